@@ -1,0 +1,279 @@
+"""Browser pages for accounts and contacts: translate the request, call selectors and services, render."""
+
+import json
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts import csv_io, selectors, services
+from accounts.filters import AccountFilterSet, ContactFilterSet
+from accounts.forms import AccountForm, ContactForm, ContactImportForm, NoteForm
+from accounts.models import COHORT_TRAITS, Account, Contact
+from core.decorators import tenant_permission_required
+from core.pagination import InvalidCursor, bounded_count, keyset_paginate, sort_from_param
+from core.permissions import Permission
+from core.tenancy import tenant_scope
+
+
+def _paginated_list(request, filterset, *, sorts, default_sort):
+    """Shared by the account and contact lists: filter, sort, keyset page, bounded count."""
+    try:
+        sort = sort_from_param(request.GET.get("ordering"), sorts, default_sort)
+    except ValueError:
+        sort = sorts[default_sort]
+    queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    try:
+        page = keyset_paginate(queryset, sort=sort, cursor=request.GET.get("cursor"), page_size=settings.LIST_PAGE_SIZE)
+    except InvalidCursor:
+        page = keyset_paginate(queryset, sort=sort, cursor=None, page_size=settings.LIST_PAGE_SIZE)
+    return {"page": page, "sort": sort, "total": bounded_count(queryset), "filter": filterset}
+
+
+def _query_without(request, *names: str) -> str:
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()
+
+
+@tenant_permission_required(Permission.VIEW)
+def dashboard(request, org_slug: str) -> HttpResponse:
+    today = timezone.localdate()
+    cohorts = selectors.cohort_summary()
+    renewals = list(selectors.renewals_due(today=today, days=90))
+    history = selectors.cohort_arr_history(since=today - timedelta(days=180))
+    days = sorted({snapshot.day for snapshot in history})
+    arr_trend = {
+        "labels": [day.isoformat() for day in days],
+        "series": {
+            cohort.label: [
+                float(next((s.arr for s in history if s.day == day and s.cohort == cohort.cohort), 0)) for day in days
+            ]
+            for cohort in cohorts
+        },
+    }
+    chart = {
+        "labels": [c.label for c in cohorts],
+        "arr": [float(c.arr) for c in cohorts],
+        "accounts": [c.account_count for c in cohorts],
+    }
+    return render(
+        request,
+        "accounts/dashboard.html",
+        {
+            "cohorts": cohorts,
+            "cohort_traits": {c.label: COHORT_TRAITS[c.cohort] for c in cohorts},
+            "total_arr": sum(c.arr for c in cohorts),
+            "total_accounts": sum(c.account_count for c in cohorts),
+            "renewals": renewals,
+            "renewals_arr": sum(a.arr for a in renewals),
+            "chart_json": json.dumps(chart),
+            "trend_json": json.dumps(arr_trend),
+            "has_trend": len(days) > 1,
+            "currency": request.tenant.organization.default_currency,
+        },
+    )
+
+
+@tenant_permission_required(Permission.VIEW)
+def account_list(request, org_slug: str) -> HttpResponse:
+    filterset = AccountFilterSet(request.GET or None, queryset=Account.objects.all())
+    context = _paginated_list(request, filterset, sorts=selectors.ACCOUNT_SORTS, default_sort="name")
+    context["owners"] = selectors.organization_member_users(organization=request.tenant.organization)
+    context["query_without_cursor"] = _query_without(request, "cursor")
+    context["query_without_sort"] = _query_without(request, "cursor", "ordering")
+    context["is_filtered"] = any(request.GET.get(k) for k in ("search", "cohort", "status", "owner", "qbr_nominated"))
+    template = "accounts/_account_rows.html" if request.headers.get("HX-Request") else "accounts/account_list.html"
+    return render(request, template, context)
+
+
+@tenant_permission_required(Permission.VIEW)
+def account_export(request, org_slug: str) -> StreamingHttpResponse:
+    filterset = AccountFilterSet(request.GET or None, queryset=Account.objects.all())
+    accounts = filterset.qs.order_by("name", "id") if filterset.is_valid() else Account.objects.none()
+    return _csv_response(request, "accounts.csv", csv_io.ACCOUNT_EXPORT_HEADER, csv_io.account_export_rows(accounts))
+
+
+def _csv_response(request, filename: str, header, rows) -> StreamingHttpResponse:
+    organization = request.tenant.organization
+
+    def stream():
+        # The response body is produced after the middleware has left the tenant scope: re-enter it.
+        with tenant_scope(organization):
+            yield from csv_io.csv_rows(header, rows)
+
+    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{organization.slug}-{filename}"'
+    return response
+
+
+@tenant_permission_required(Permission.VIEW)
+def account_detail(request, org_slug: str, pk: int) -> HttpResponse:
+    account = get_object_or_404(Account.objects.select_related("csm_owner", "ae_owner"), pk=pk)
+    contacts = list(account.contacts.order_by("last_name", "id")[:51])
+    return render(
+        request,
+        "accounts/account_detail.html",
+        {
+            "account": account,
+            "contacts": contacts[:50],
+            "more_contacts": len(contacts) > 50,
+            "timeline": selectors.account_timeline(account=account),
+            "note_form": NoteForm(),
+        },
+    )
+
+
+@tenant_permission_required(Permission.ACCOUNT_WRITE)
+def account_create(request, org_slug: str) -> HttpResponse:
+    form = AccountForm(request.POST or None, organization=request.tenant.organization)
+    if request.method == "POST" and form.is_valid():
+        values = dict(form.cleaned_data)
+        if not values.get("mrr"):
+            values.pop("mrr", None)  # derived from ARR by the service
+        try:
+            account = services.account_create(tenant=request.tenant, **values)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Account {account.name} created (codename {account.codename}).")
+            return redirect("account_detail", org_slug=org_slug, pk=account.pk)
+    return render(request, "accounts/account_form.html", {"form": form, "account": None})
+
+
+@tenant_permission_required(Permission.ACCOUNT_WRITE)
+def account_edit(request, org_slug: str, pk: int) -> HttpResponse:
+    account = get_object_or_404(Account, pk=pk)
+    form = AccountForm(request.POST or None, instance=account, organization=request.tenant.organization)
+    if request.method == "POST" and form.is_valid():
+        # form.is_valid() copied the values onto the instance; the service compares against a fresh copy.
+        stored = Account.objects.get(pk=pk)
+        try:
+            services.account_update(tenant=request.tenant, account=stored, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Account saved.")
+            return redirect("account_detail", org_slug=org_slug, pk=pk)
+    return render(request, "accounts/account_form.html", {"form": form, "account": account})
+
+
+@tenant_permission_required(Permission.ACCOUNT_DELETE)
+def account_delete(request, org_slug: str, pk: int) -> HttpResponse:
+    account = get_object_or_404(Account, pk=pk)
+    if request.method == "POST":
+        services.account_delete(tenant=request.tenant, account=account)
+        messages.success(request, f"Account {account.name} deleted. Its contacts were kept without an account.")
+        return redirect("account_list", org_slug=org_slug)
+    return render(
+        request, "accounts/confirm_delete.html", {"object": account, "kind": "account", "contact_count": account.contacts.count()}
+    )
+
+
+@require_POST
+@tenant_permission_required(Permission.NOTE_ADD)
+def note_add(request, org_slug: str, pk: int) -> HttpResponse:
+    account = get_object_or_404(Account, pk=pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.note_add(tenant=request.tenant, account=account, body=form.cleaned_data["body"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Note added.")
+    else:
+        messages.error(request, "Write something before adding a note.")
+    return redirect("account_detail", org_slug=org_slug, pk=pk)
+
+
+@tenant_permission_required(Permission.VIEW)
+def account_lookup(request, org_slug: str) -> HttpResponse:
+    """Options for the account picker: the first matches by name or domain."""
+    query = request.GET.get("q", "").strip()
+    accounts = selectors.account_list(filters=selectors.AccountFilters(search=query)).order_by("name", "id")[:15]
+    return render(request, "accounts/_account_options.html", {"accounts": accounts if query else []})
+
+
+@tenant_permission_required(Permission.VIEW)
+def contact_list(request, org_slug: str) -> HttpResponse:
+    filterset = ContactFilterSet(request.GET or None, queryset=Contact.objects.all())
+    context = _paginated_list(request, filterset, sorts=selectors.CONTACT_SORTS, default_sort="last_name")
+    context["query_without_cursor"] = _query_without(request, "cursor")
+    context["query_without_sort"] = _query_without(request, "cursor", "ordering")
+    context["is_filtered"] = any(request.GET.get(k) for k in ("search", "account", "lifecycle_stage"))
+    template = "accounts/_contact_rows.html" if request.headers.get("HX-Request") else "accounts/contact_list.html"
+    return render(request, template, context)
+
+
+@tenant_permission_required(Permission.VIEW)
+def contact_export(request, org_slug: str) -> StreamingHttpResponse:
+    filterset = ContactFilterSet(request.GET or None, queryset=Contact.objects.all())
+    contacts = filterset.qs.order_by("last_name", "id") if filterset.is_valid() else Contact.objects.none()
+    return _csv_response(request, "contacts.csv", csv_io.CONTACT_EXPORT_HEADER, csv_io.contact_export_rows(contacts))
+
+
+@tenant_permission_required(Permission.VIEW)
+def contact_detail(request, org_slug: str, pk: int) -> HttpResponse:
+    contact = get_object_or_404(Contact.objects.select_related("account"), pk=pk)
+    history = selectors.object_history(object_type="contact", object_id=contact.pk)
+    return render(request, "accounts/contact_detail.html", {"contact": contact, "history": history})
+
+
+def _contact_form_view(request, org_slug: str, contact: Contact | None) -> HttpResponse:
+    initial = {}
+    if contact is None and request.GET.get("account"):
+        initial["account"] = request.GET["account"]
+    form = ContactForm(request.POST or None, instance=contact, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if contact is None:
+                contact = services.contact_create(tenant=request.tenant, **form.cleaned_data)
+                messages.success(request, f"Contact {contact} created.")
+            else:
+                stored = Contact.objects.get(pk=contact.pk)
+                contact = services.contact_update(tenant=request.tenant, contact=stored, **form.cleaned_data)
+                messages.success(request, "Contact saved.")
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect("contact_detail", org_slug=org_slug, pk=contact.pk)
+    return render(request, "accounts/contact_form.html", {"form": form, "contact": contact})
+
+
+@tenant_permission_required(Permission.CONTACT_WRITE)
+def contact_create(request, org_slug: str) -> HttpResponse:
+    return _contact_form_view(request, org_slug, None)
+
+
+@tenant_permission_required(Permission.CONTACT_WRITE)
+def contact_edit(request, org_slug: str, pk: int) -> HttpResponse:
+    return _contact_form_view(request, org_slug, get_object_or_404(Contact, pk=pk))
+
+
+@tenant_permission_required(Permission.CONTACT_DELETE)
+def contact_delete(request, org_slug: str, pk: int) -> HttpResponse:
+    contact = get_object_or_404(Contact, pk=pk)
+    if request.method == "POST":
+        services.contact_delete(tenant=request.tenant, contact=contact)
+        messages.success(request, f"Contact {contact} deleted.")
+        return redirect("contact_list", org_slug=org_slug)
+    return render(request, "accounts/confirm_delete.html", {"object": contact, "kind": "contact"})
+
+
+@tenant_permission_required(Permission.CONTACT_IMPORT)
+def contact_import(request, org_slug: str) -> HttpResponse:
+    form = ContactImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        report = csv_io.contacts_import_csv(tenant=request.tenant, raw=form.cleaned_data["file"].read())
+        if report.missing_columns:
+            form.add_error("file", f"The file has no {' and no '.join(report.missing_columns)} column.")
+            report = None
+    return render(request, "accounts/contact_import.html", {"form": form, "report": report})

@@ -1,0 +1,1 @@
+"""Models of the churn app; filled by its own issue."""

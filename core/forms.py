@@ -1,0 +1,28 @@
+import zoneinfo
+
+from django import forms
+
+from core.models import Role
+
+
+class OrganizationSettingsForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    default_currency = forms.CharField(max_length=3, help_text="Three-letter ISO code used for new accounts.")
+    timezone = forms.ChoiceField(
+        choices=[(name, name) for name in sorted(zoneinfo.available_timezones())],
+        help_text="Business hours, SLAs and schedules are computed in this zone.",
+    )
+
+
+class MemberInviteForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.CSM)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Where the key is used, for example 'Product usage sync'.")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER, help_text="What the key may do.")

@@ -1,0 +1,48 @@
+"""The permission matrix: which role may do what inside its organization.
+
+This table is the single source for the UI, the API and docs/permissions.md (a test keeps
+that document in step with it). A foreign organization's objects are never a question of
+role: they are 404 before any permission is looked at.
+"""
+
+from enum import StrEnum
+
+from core.models import Role
+
+
+class Permission(StrEnum):
+    VIEW = "view"
+    ACCOUNT_WRITE = "account.write"
+    ACCOUNT_DELETE = "account.delete"
+    CONTACT_WRITE = "contact.write"
+    CONTACT_DELETE = "contact.delete"
+    CONTACT_IMPORT = "contact.import"
+    NOTE_ADD = "note.add"
+    ORGANIZATION_MANAGE = "organization.manage"  # members, API keys, organization settings
+
+
+PERMISSION_LABELS: dict[Permission, str] = {
+    Permission.VIEW: "See accounts, contacts, notes, history, dashboard; export CSV",
+    Permission.ACCOUNT_WRITE: "Create and edit accounts",
+    Permission.ACCOUNT_DELETE: "Delete accounts",
+    Permission.CONTACT_WRITE: "Create and edit contacts",
+    Permission.CONTACT_DELETE: "Delete contacts",
+    Permission.CONTACT_IMPORT: "Import contacts from CSV",
+    Permission.NOTE_ADD: "Add notes to an account's timeline",
+    Permission.ORGANIZATION_MANAGE: "Manage members, API keys and organization settings",
+}
+
+_EVERYTHING = frozenset(Permission)
+
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    Role.ADMIN: _EVERYTHING,
+    Role.CSM: _EVERYTHING - {Permission.ORGANIZATION_MANAGE},
+    Role.AE: _EVERYTHING - {Permission.ORGANIZATION_MANAGE},
+    # Support creates and corrects contacts from tickets but does not own the account book.
+    Role.SUPPORT: frozenset({Permission.VIEW, Permission.CONTACT_WRITE, Permission.NOTE_ADD}),
+    Role.VIEWER: frozenset({Permission.VIEW}),
+}
+
+
+def role_can(role: str, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS.get(role, frozenset())

@@ -1,0 +1,109 @@
+"""Tenant scoping, enforced in one place and failing closed.
+
+We use django-scopes: every tenant-owned model's manager (core.models.TenantModel) refuses to
+query unless a scope names the organization, and then filters by it. Scopes are entered only here:
+  - `OrganizationMiddleware` for browser URLs under /o/<org_slug>/ (membership checked, else 404);
+  - `core.api.TenantAPIView` for the REST API (organization taken from the API key or the session);
+  - `tenant_scope()` for Celery tasks and management commands, which name their organization;
+  - `platform_scope()` for the few platform-wide reads (login, org switcher, key lookup, Django admin).
+A query anywhere else raises django_scopes.ScopeError instead of returning every tenant's rows.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve
+from django_scopes import scope, scopes_disabled
+
+from core.models import ApiKey, Membership, Organization
+from core.permissions import Permission, role_can
+
+ACTIVE_ORGANIZATION_SESSION_KEY = "active_organization_slug"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """Who is acting, in which organization, with which role."""
+
+    organization: Organization
+    role: str
+    user: AbstractBaseUser | None = None
+    api_key: ApiKey | None = None
+
+    def can(self, permission: Permission) -> bool:
+        return role_can(self.role, permission)
+
+
+@contextmanager
+def tenant_scope(organization: Organization) -> Iterator[None]:
+    # django-scopes treats a None value as "no filter"; refusing it here keeps the scope closed.
+    if organization is None or organization.pk is None:
+        raise ValueError("A tenant scope needs a saved organization.")
+    with scope(organization=organization.pk):
+        yield
+
+
+@contextmanager
+def platform_scope() -> Iterator[None]:
+    """Cross-tenant access for the platform's own lookups. Grep for it: every use is deliberate."""
+    with scopes_disabled():
+        yield
+
+
+def membership_for(user: AbstractBaseUser, organization: Organization) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    with platform_scope():
+        return Membership.objects.filter(user=user, organization=organization).first()
+
+
+def memberships_of(user: AbstractBaseUser) -> list[Membership]:
+    with platform_scope():
+        return list(Membership.objects.filter(user=user).select_related("organization").order_by("organization__name"))
+
+
+def tenant_for_user(user: AbstractBaseUser, organization_slug: str) -> Tenant | None:
+    """The user's tenant in that organization, or None when they are not a member (or it does not exist)."""
+    if not user.is_authenticated:
+        return None
+    with platform_scope():
+        membership = (
+            Membership.objects.filter(user=user, organization__slug=organization_slug)
+            .select_related("organization")
+            .first()
+        )
+    if membership is None:
+        return None
+    return Tenant(organization=membership.organization, role=membership.role, user=user)
+
+
+class OrganizationMiddleware:
+    """Enters the tenant scope for every URL that names an organization; a non-member gets 404."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.tenant = None
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        organization_slug = match.kwargs.get("org_slug")
+        if organization_slug is None:
+            return self.get_response(request)
+        if not request.user.is_authenticated:
+            return redirect(f"/login/?next={request.get_full_path()}")
+        tenant = tenant_for_user(request.user, organization_slug)
+        if tenant is None:
+            # The same answer for "not a member" and "no such organization": nothing to detect.
+            raise Http404("No such organization.")
+        request.tenant = tenant
+        if request.session.get(ACTIVE_ORGANIZATION_SESSION_KEY) != tenant.organization.slug:
+            request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = tenant.organization.slug
+        with tenant_scope(tenant.organization):
+            return self.get_response(request)

@@ -1,0 +1,32 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from accounts.apis import AccountViewSet, ContactViewSet
+from core import views as core_views
+
+api_router = SimpleRouter(trailing_slash=True)
+api_router.register("accounts", AccountViewSet, basename="account")
+api_router.register("contacts", ContactViewSet, basename="contact")
+
+api_urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    *api_router.urls,
+]
+
+organization_urlpatterns = [
+    path("", include("accounts.urls")),
+    path("settings/", include("core.urls")),
+]
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("", include("core.auth_urls")),
+    path("organizations/", core_views.organization_picker, name="organization_picker"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("o/<slug:org_slug>/", include(organization_urlpatterns)),
+    path("api/v1/", include((api_urlpatterns, "api"))),
+    path("admin/", admin.site.urls),
+]

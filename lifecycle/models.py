@@ -1,0 +1,1 @@
+"""Models of the lifecycle app; filled by its own issue."""

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class MigrationsNotifyConfig(AppConfig):
+    name = "migrations_notify"

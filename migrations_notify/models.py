@@ -1,0 +1,1 @@
+"""Models of the migrations notify app; filled by its own issue."""

@@ -1,0 +1,1 @@
+"""Models of the qbr app; filled by its own issue."""
