@@ -47,8 +47,6 @@ class ContactForm(forms.ModelForm):
     account = forms.ModelChoiceField(
         queryset=None,
         required=False,
-        widget=forms.TextInput(attrs={"list": "account-options", "placeholder": "Type to search accounts…"}),
-        help_text="The account's id; type a name or domain to pick one.",
     )
     ffc_actions = forms.CharField(
         required=False, label="FFC actions", help_text="Comma-separated actions taken by the contact's team."

@@ -83,7 +83,7 @@ def dashboard(request, org_slug: str) -> HttpResponse:
 
 @tenant_permission_required(Permission.VIEW)
 def account_list(request, org_slug: str) -> HttpResponse:
-    filterset = AccountFilterSet(request.GET or None, queryset=Account.objects.all())
+    filterset = AccountFilterSet(request.GET, queryset=Account.objects.all())
     context = _paginated_list(request, filterset, sorts=selectors.ACCOUNT_SORTS, default_sort="name")
     context["owners"] = selectors.organization_member_users(organization=request.tenant.organization)
     context["query_without_cursor"] = _query_without(request, "cursor")
@@ -95,7 +95,7 @@ def account_list(request, org_slug: str) -> HttpResponse:
 
 @tenant_permission_required(Permission.VIEW)
 def account_export(request, org_slug: str) -> StreamingHttpResponse:
-    filterset = AccountFilterSet(request.GET or None, queryset=Account.objects.all())
+    filterset = AccountFilterSet(request.GET, queryset=Account.objects.all())
     accounts = filterset.qs.order_by("name", "id") if filterset.is_valid() else Account.objects.none()
     return _csv_response(request, "accounts.csv", csv_io.ACCOUNT_EXPORT_HEADER, csv_io.account_export_rows(accounts))
 
@@ -203,7 +203,7 @@ def account_lookup(request, org_slug: str) -> HttpResponse:
 
 @tenant_permission_required(Permission.VIEW)
 def contact_list(request, org_slug: str) -> HttpResponse:
-    filterset = ContactFilterSet(request.GET or None, queryset=Contact.objects.all())
+    filterset = ContactFilterSet(request.GET, queryset=Contact.objects.all())
     context = _paginated_list(request, filterset, sorts=selectors.CONTACT_SORTS, default_sort="last_name")
     context["query_without_cursor"] = _query_without(request, "cursor")
     context["query_without_sort"] = _query_without(request, "cursor", "ordering")
@@ -214,7 +214,7 @@ def contact_list(request, org_slug: str) -> HttpResponse:
 
 @tenant_permission_required(Permission.VIEW)
 def contact_export(request, org_slug: str) -> StreamingHttpResponse:
-    filterset = ContactFilterSet(request.GET or None, queryset=Contact.objects.all())
+    filterset = ContactFilterSet(request.GET, queryset=Contact.objects.all())
     contacts = filterset.qs.order_by("last_name", "id") if filterset.is_valid() else Contact.objects.none()
     return _csv_response(request, "contacts.csv", csv_io.CONTACT_EXPORT_HEADER, csv_io.contact_export_rows(contacts))
 
@@ -244,7 +244,17 @@ def _contact_form_view(request, org_slug: str, contact: Contact | None) -> HttpR
             form.add_error(None, exc)
         else:
             return redirect("contact_detail", org_slug=org_slug, pk=contact.pk)
-    return render(request, "accounts/contact_form.html", {"form": form, "contact": contact})
+    return render(
+        request,
+        "accounts/contact_form.html",
+        {"form": form, "contact": contact, "selected_account": _selected_account(form["account"].value())},
+    )
+
+
+def _selected_account(value) -> Account | None:
+    if not value or not str(value).isdigit():
+        return None
+    return Account.objects.filter(pk=value).first()
 
 
 @tenant_permission_required(Permission.CONTACT_WRITE)

@@ -1,0 +1,57 @@
+"""Presentation helpers shared by every template."""
+
+from decimal import Decimal
+
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CHF": "CHF ", "CAD": "CA$", "AUD": "A$"}
+
+
+@register.filter
+def money(value, currency: str = "USD") -> str:
+    """12345.6 -> "$12,346": whole units read faster in lists; exact cents live on the edit form."""
+    if value in (None, ""):
+        return "—"
+    amount = Decimal(value).quantize(Decimal("1"))
+    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{symbol}{abs(amount):,}"
+
+
+@register.filter
+def cohort_badge(account_or_value) -> str:
+    value = getattr(account_or_value, "cohort", account_or_value)
+    label = getattr(account_or_value, "get_cohort_display", lambda: str(value).title())()
+    return format_html('<span class="badge badge-{}">{}</span>', value, label)
+
+
+@register.filter
+def status_badge(account) -> str:
+    return format_html('<span class="badge badge-{}">{}</span>', account.status, account.get_status_display())
+
+
+@register.filter
+def field_label(field_name: str) -> str:
+    labels = {"arr": "ARR", "mrr": "MRR", "csm_owner": "CSM", "ae_owner": "AE", "qbr_nominated": "QBR nomination"}
+    return labels.get(field_name, field_name.replace("_", " ").capitalize())
+
+
+@register.filter
+def person(user) -> str:
+    if user is None:
+        return "Unassigned"
+    return user.get_full_name() or user.email
+
+
+@register.filter
+def initials(user) -> str:
+    name = person(user)
+    return "".join(part[0] for part in name.split()[:2]).upper() or "?"
+
+
+@register.inclusion_tag("components/field.html")
+def form_field(field, span: int = 1):
+    return {"field": field, "span": span}
