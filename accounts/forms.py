@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 
 from accounts.models import LEAD_STATUS_HELP, Account, Contact, LeadStatus
@@ -60,13 +62,15 @@ class ContactForm(forms.ModelForm):
         ]  # fmt: skip
         widgets = {"first_name": forms.TextInput(attrs={"autofocus": True})}
         help_texts = {
-            "lead_status": " · ".join(f"{LeadStatus(k).label}: {v}" for k, v in LEAD_STATUS_HELP.items()),
+            "lead_status": "For MQLs and SQLs, kept by the contact owner. Pick a status to see when it applies.",
             "activation_outbound": "The first meeting came through outbound campaigns or lead-gen (seed 002).",
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = Account.objects.all()
+        self.fields["lead_status"].choices = [("", "None")] + list(LeadStatus.choices)
+        self.fields["lead_status"].widget.attrs["data-hints"] = json.dumps({str(k): v for k, v in LEAD_STATUS_HELP.items()})
         if self.instance.pk:
             self.initial["ffc_actions"] = ", ".join(self.instance.ffc_actions or [])
 

@@ -86,6 +86,24 @@
     }
   });
 
+  // A select with data-hints shows what the chosen option means, under the field.
+  function showHint(select) {
+    const hints = JSON.parse(select.dataset.hints);
+    let hint = select.parentElement.querySelector(".hint-live");
+    if (!hint) {
+      hint = document.createElement("div");
+      hint.className = "help hint-live";
+      select.insertAdjacentElement("afterend", hint);
+    }
+    hint.textContent = hints[select.value] || "";
+  }
+  document.addEventListener("change", (event) => {
+    if (event.target.matches("select[data-hints]")) showHint(event.target);
+  });
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("select[data-hints]").forEach(showHint);
+  });
   document.addEventListener("DOMContentLoaded", drawCharts);
   document.addEventListener("htmx:afterSettle", drawCharts);
 })();
