@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.contrib.auth.views import redirect_to_login
 from django.urls import Resolver404, resolve
 from django_scopes import scope, scopes_disabled
 
@@ -97,7 +97,7 @@ class OrganizationMiddleware:
         if organization_slug is None:
             return self.get_response(request)
         if not request.user.is_authenticated:
-            return redirect(f"/login/?next={request.get_full_path()}")
+            return redirect_to_login(request.get_full_path())
         tenant = tenant_for_user(request.user, organization_slug)
         if tenant is None:
             # The same answer for "not a member" and "no such organization": nothing to detect.

@@ -2,11 +2,16 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_POST
 
 from core import services
@@ -40,7 +45,8 @@ def home(request) -> HttpResponse:
 def organization_picker(request) -> HttpResponse:
     memberships = memberships_of(request.user)
     template = "core/_organization_menu.html" if request.headers.get("HX-Request") else "core/organization_picker.html"
-    return render(request, template, {"memberships": memberships})
+    context = {"memberships": memberships, "active_slug": request.session.get(ACTIVE_ORGANIZATION_SESSION_KEY)}
+    return render(request, template, context)
 
 
 @tenant_permission_required(Permission.ORGANIZATION_MANAGE)
@@ -97,10 +103,18 @@ def member_list(request, org_slug: str) -> HttpResponse:
 
 
 def _send_welcome(request, user) -> None:
-    """A new member sets their own password through the reset flow: no password travels by email."""
-    reset = PasswordResetForm({"email": user.email})
-    if reset.is_valid():
-        reset.save(request=request, use_https=request.is_secure())
+    """A new member chooses their own password through a one-time link: no password travels by email."""
+    link = request.build_absolute_uri(
+        reverse(
+            "password_reset_confirm",
+            kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)},
+        )
+    )
+    body = render_to_string(
+        "registration/welcome_email.txt",
+        {"organization": request.tenant.organization, "inviter": request.user, "link": link, "user": user},
+    )
+    send_mail(f"You are invited to {request.tenant.organization.name} on CS Platform", body, None, [user.email])
 
 
 def _permission_matrix() -> list[tuple[str, list[bool]]]:
