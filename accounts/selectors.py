@@ -106,14 +106,26 @@ def cohort_summary() -> list[CohortSummary]:
     ]
 
 
-def renewals_due(*, today: date, days: int = 90, limit: int = 50) -> QuerySet:
-    return (
-        Account.objects.filter(
-            status=AccountStatus.ACTIVE, renewal_date__gte=today, renewal_date__lte=today + timedelta(days=days)
-        )
-        .select_related("csm_owner")
-        .order_by("renewal_date", "id")[:limit]
+def _renewals_window(*, today: date, days: int) -> QuerySet:
+    return Account.objects.filter(
+        status=AccountStatus.ACTIVE, renewal_date__gte=today, renewal_date__lte=today + timedelta(days=days)
     )
+
+
+def renewals_due(*, today: date, days: int = 90, limit: int = 10) -> QuerySet:
+    """The soonest renewals in the window, for the dashboard's table."""
+    return _renewals_window(today=today, days=days).select_related("csm_owner").order_by("renewal_date", "id")[:limit]
+
+
+@dataclass(frozen=True)
+class RenewalTotals:
+    account_count: int
+    arr: Decimal
+
+
+def renewals_due_totals(*, today: date, days: int = 90) -> RenewalTotals:
+    totals = _renewals_window(today=today, days=days).aggregate(account_count=Count("id"), arr=Sum("arr"))
+    return RenewalTotals(account_count=totals["account_count"], arr=totals["arr"] or Decimal("0"))
 
 
 def cohort_arr_history(*, since: date) -> list[CohortArrSnapshot]:

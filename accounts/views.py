@@ -47,6 +47,7 @@ def dashboard(request, org_slug: str) -> HttpResponse:
     today = timezone.localdate()
     cohorts = selectors.cohort_summary()
     renewals = list(selectors.renewals_due(today=today, days=90))
+    renewal_totals = selectors.renewals_due_totals(today=today, days=90)
     history = selectors.cohort_arr_history(since=today - timedelta(days=180))
     days = sorted({snapshot.day for snapshot in history})
     arr_trend = {
@@ -72,7 +73,8 @@ def dashboard(request, org_slug: str) -> HttpResponse:
             "total_arr": sum(c.arr for c in cohorts),
             "total_accounts": sum(c.account_count for c in cohorts),
             "renewals": renewals,
-            "renewals_arr": sum(a.arr for a in renewals),
+            "renewal_totals": renewal_totals,
+            "today": today,
             "chart_json": json.dumps(chart),
             "trend_json": json.dumps(arr_trend),
             "has_trend": len(days) > 1,
@@ -126,6 +128,7 @@ def account_detail(request, org_slug: str, pk: int) -> HttpResponse:
             "more_contacts": len(contacts) > 50,
             "timeline": selectors.account_timeline(account=account),
             "note_form": NoteForm(),
+            "today": timezone.localdate(),
         },
     )
 

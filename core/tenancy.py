@@ -19,7 +19,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.urls import Resolver404, resolve
 from django_scopes import scope, scopes_disabled
 
-from core.models import ApiKey, Membership, Organization
+from core.models import ApiKey, Membership, Organization, Role
 from core.permissions import Permission, role_can
 
 ACTIVE_ORGANIZATION_SESSION_KEY = "active_organization_slug"
@@ -36,6 +36,10 @@ class Tenant:
 
     def can(self, permission: Permission) -> bool:
         return role_can(self.role, permission)
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label
 
 
 @contextmanager

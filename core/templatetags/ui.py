@@ -55,3 +55,18 @@ def initials(user) -> str:
 @register.inclusion_tag("components/field.html")
 def form_field(field, span: int = 1):
     return {"field": field, "span": span}
+
+
+@register.filter
+def days_from(day, today) -> str:
+    """A date as "today", "tomorrow", "in 12 days": renewals are planned in days, not hours."""
+    if not day:
+        return "—"
+    delta = (day - today).days
+    if delta == 0:
+        return "today"
+    if delta == 1:
+        return "tomorrow"
+    if delta > 1:
+        return f"in {delta} days"
+    return f"{-delta} days ago"
