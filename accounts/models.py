@@ -113,6 +113,8 @@ class Account(TenantModel):
             models.Index(fields=["organization", "name", "id"], name="account_by_name"),
             models.Index(fields=["organization", "arr", "id"], name="account_by_arr"),
             models.Index(fields=["organization", "renewal_date", "id"], name="account_by_renewal"),
+            # Cohort is the filter used most; this one serves its count and its name-sorted pages.
+            models.Index(fields=["organization", "cohort", "name", "id"], name="account_by_cohort_name"),
             models.Index(fields=["organization", "csm_owner"], name="account_by_csm"),
             models.Index(fields=["organization", "ae_owner"], name="account_by_ae"),
             models.Index(fields=["organization", "domain"], name="account_by_domain"),

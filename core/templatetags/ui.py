@@ -70,3 +70,11 @@ def days_from(day, today) -> str:
     if delta > 1:
         return f"in {delta} days"
     return f"{-delta} days ago"
+
+
+@register.filter
+def short_date(day) -> str:
+    """"5 Mar 2027": the list format, without the per-call locale lookups of the date filter."""
+    if not day:
+        return "—"
+    return f"{day.day} {day:%b %Y}"

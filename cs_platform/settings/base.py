@@ -107,7 +107,7 @@ LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+USE_I18N = False  # English-only UI; skips per-value translation lookups on big lists
 USE_TZ = True
 
 STATIC_URL = "/static/"
