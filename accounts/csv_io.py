@@ -101,7 +101,7 @@ def contacts_import_csv(*, tenant: Tenant, raw: bytes) -> ImportReport:
     seen_in_file: dict[str, int] = {}
 
     for line, row in enumerate(rows, start=2):  # line 1 is the header
-        values = {columns[k]: (v or "").strip() for k, v in row.items() if k in columns and columns[k]}
+        values = {columns[k]: (v or "").strip() for k, v in row.items() if columns.get(k)}
         original = {k: (v or "") for k, v in row.items() if k is not None}
         email = values.get("email", "").lower()
         if email and email in existing:

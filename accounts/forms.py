@@ -69,14 +69,18 @@ class ContactForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = Account.objects.all()
-        self.fields["lead_status"].choices = [("", "None")] + list(LeadStatus.choices)
-        self.fields["lead_status"].widget.attrs["data-hints"] = json.dumps({str(k): v for k, v in LEAD_STATUS_HELP.items()})
+        self.fields["lead_status"].choices = [("", "None"), *LeadStatus.choices]
+        self.fields["lead_status"].widget.attrs["data-hints"] = json.dumps(
+            {str(k): v for k, v in LEAD_STATUS_HELP.items()}
+        )
         if self.instance.pk:
             self.initial["ffc_actions"] = ", ".join(self.instance.ffc_actions or [])
 
 
 class NoteForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Add a note for the team…"}), label="")
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Add a note for the team…"}), label=""
+    )
 
 
 class ContactImportForm(forms.Form):

@@ -106,7 +106,9 @@ class Account(TenantModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "codename"], name="account_unique_codename"),
-            models.CheckConstraint(condition=models.Q(arr__gte=0) & models.Q(mrr__gte=0), name="account_money_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(arr__gte=0) & models.Q(mrr__gte=0), name="account_money_not_negative"
+            ),
         ]
         indexes = [
             # One (organization, sort column, id) index per sortable column: keyset pages are range scans.

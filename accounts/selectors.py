@@ -20,9 +20,7 @@ ACCOUNT_SORTS = {
     for key in (SortKey(field, False, nullable), SortKey(field, True, nullable))
 }
 CONTACT_SORTS = {
-    key.param: key
-    for field in ("last_name", "created_at")
-    for key in (SortKey(field, False), SortKey(field, True))
+    key.param: key for field in ("last_name", "created_at") for key in (SortKey(field, False), SortKey(field, True))
 }
 
 

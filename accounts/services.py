@@ -35,12 +35,12 @@ def codename_suggest(*, organization: Organization) -> str:
 
 
 def _normalise_account_values(values: dict[str, Any]) -> dict[str, Any]:
-    if "domain" in values and values["domain"]:
+    if values.get("domain"):
         domain = values["domain"].strip().lower()
         for scheme in ("https://", "http://"):
             domain = domain.removeprefix(scheme)
         values["domain"] = domain.removeprefix("www.").rstrip("/")
-    if "currency" in values and values["currency"]:
+    if values.get("currency"):
         values["currency"] = values["currency"].upper()
     return values
 
@@ -57,7 +57,9 @@ def _validate_account(tenant: Tenant, account: Account) -> None:
         if owner_id not in members:
             errors[field] = ["Choose a member of this organization."]
     if account.qbr_nominated and not account.qbr_nomination_reason.strip():
-        errors["qbr_nomination_reason"] = ["Say why this account is nominated for QBRs (for example, growth potential)."]
+        errors["qbr_nomination_reason"] = [
+            "Say why this account is nominated for QBRs (for example, growth potential)."
+        ]
     if account.codename and Account.objects.filter(codename=account.codename).exclude(pk=account.pk).exists():
         errors["codename"] = [f"The codename '{account.codename}' is already used by another account."]
     try:
@@ -81,7 +83,9 @@ def account_create(*, tenant: Tenant, **values: Any) -> Account:
         account.mrr = (Decimal(values["arr"]) / 12).quantize(Decimal("0.01"))
     _validate_account(tenant, account)
     account.save()
-    created = {field: [None, printable_value(getattr(account, field))] for field in ACCOUNT_FIELDS if getattr(account, field)}
+    created = {
+        field: [None, printable_value(getattr(account, field))] for field in ACCOUNT_FIELDS if getattr(account, field)
+    }
     audit_record(tenant=tenant, action="account.created", obj=account, changes=created, account_id=account.pk)
     return account
 
@@ -114,7 +118,9 @@ def _normalise_contact_values(values: dict[str, Any]) -> dict[str, Any]:
         if isinstance(values.get(field), str):
             values[field] = values[field].strip()
     if isinstance(values.get("ffc_actions"), str):
-        values["ffc_actions"] = [item.strip() for item in values["ffc_actions"].replace(";", ",").split(",") if item.strip()]
+        values["ffc_actions"] = [
+            item.strip() for item in values["ffc_actions"].replace(";", ",").split(",") if item.strip()
+        ]
     return values
 
 
@@ -141,7 +147,9 @@ def contact_create(*, tenant: Tenant, **values: Any) -> Contact:
     contact = Contact(organization=tenant.organization, **values)
     _validate_contact(tenant, contact)
     contact.save()
-    created = {field: [None, printable_value(getattr(contact, field))] for field in CONTACT_FIELDS if getattr(contact, field)}
+    created = {
+        field: [None, printable_value(getattr(contact, field))] for field in CONTACT_FIELDS if getattr(contact, field)
+    }
     audit_record(tenant=tenant, action="contact.created", obj=contact, changes=created, account_id=contact.account_id)
     return contact
 
@@ -160,7 +168,9 @@ def contact_update(*, tenant: Tenant, contact: Contact, **values: Any) -> Contac
     audit_record(tenant=tenant, action="contact.updated", obj=contact, changes=changes, account_id=contact.account_id)
     if previous_account_id and previous_account_id != contact.account_id:
         # The account the contact left keeps a trace of it in its own history.
-        audit_record(tenant=tenant, action="contact.updated", obj=contact, changes=changes, account_id=previous_account_id)
+        audit_record(
+            tenant=tenant, action="contact.updated", obj=contact, changes=changes, account_id=previous_account_id
+        )
     return contact
 
 

@@ -175,7 +175,9 @@ def account_delete(request, org_slug: str, pk: int) -> HttpResponse:
         messages.success(request, f"Account {account.name} deleted. Its contacts were kept without an account.")
         return redirect("account_list", org_slug=org_slug)
     return render(
-        request, "accounts/confirm_delete.html", {"object": account, "kind": "account", "contact_count": account.contacts.count()}
+        request,
+        "accounts/confirm_delete.html",
+        {"object": account, "kind": "account", "contact_count": account.contacts.count()},
     )
 
 

@@ -49,7 +49,11 @@ class KeysetPagination(BasePagination):
 
     def get_paginated_response(self, data):
         return Response(
-            {"next": self._link(self.page.next_cursor), "previous": self._link(self.page.previous_cursor), "results": data}
+            {
+                "next": self._link(self.page.next_cursor),
+                "previous": self._link(self.page.previous_cursor),
+                "results": data,
+            }
         )
 
     def get_paginated_response_schema(self, schema):
@@ -84,4 +88,3 @@ class KeysetPagination(BasePagination):
                 "schema": {"type": "integer"},
             },
         ]
-

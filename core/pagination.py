@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 
-class InvalidCursor(ValueError):
+class InvalidCursor(ValueError):  # noqa: N818 (reads as a condition: "invalid cursor")
     pass
 
 

@@ -3,8 +3,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -54,7 +54,11 @@ def organization_settings(request, org_slug: str) -> HttpResponse:
     organization = request.tenant.organization
     form = OrganizationSettingsForm(
         request.POST or None,
-        initial={"name": organization.name, "default_currency": organization.default_currency, "timezone": organization.timezone},
+        initial={
+            "name": organization.name,
+            "default_currency": organization.default_currency,
+            "timezone": organization.timezone,
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -107,7 +111,10 @@ def _send_welcome(request, user) -> None:
     link = request.build_absolute_uri(
         reverse(
             "password_reset_confirm",
-            kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)},
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                "token": default_token_generator.make_token(user),
+            },
         )
     )
     body = render_to_string(

@@ -74,7 +74,7 @@ def days_from(day, today) -> str:
 
 @register.filter
 def short_date(day) -> str:
-    """"5 Mar 2027": the list format, without the per-call locale lookups of the date filter."""
+    """ "5 Mar 2027": the list format, without the per-call locale lookups of the date filter."""
     if not day:
         return "—"
     return f"{day.day} {day:%b %Y}"

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from accounts.models import Account
 from accounts.services import account_create, contact_create
@@ -40,10 +41,14 @@ def csm_with_accounts():
                 cohort=cohort,
                 arr=Decimal(arr),
                 csm_owner=user,
-                renewal_date=datetime.date.today() + datetime.timedelta(days=30 * (index + 1)),
+                renewal_date=timezone.localdate() + datetime.timedelta(days=30 * (index + 1)),
             )
             contact_create(
-                tenant=tenant, first_name="Robin", last_name=f"Mayer{index}", email=f"robin{index}@example.com", account=account
+                tenant=tenant,
+                first_name="Robin",
+                last_name=f"Mayer{index}",
+                email=f"robin{index}@example.com",
+                account=account,
             )
     return organization
 

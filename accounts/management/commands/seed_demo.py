@@ -176,7 +176,9 @@ class Command(BaseCommand):
 
     def _arr_history(self, organization, today, rng) -> None:
         """60 nightly snapshots, ending with today's real numbers, drifting up like a growing book."""
-        current = {snapshot.cohort: snapshot for snapshot in cohort_arr_snapshot_take(organization=organization, day=today)}
+        current = {
+            snapshot.cohort: snapshot for snapshot in cohort_arr_snapshot_take(organization=organization, day=today)
+        }
         rows = []
         for days_ago in range(59, 0, -1):
             factor = Decimal(1) - Decimal(days_ago) * Decimal("0.004") + Decimal(rng.uniform(-0.01, 0.01))
