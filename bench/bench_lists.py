@@ -227,14 +227,17 @@ def main() -> int:
     api = Client()
     api_headers = {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}
 
+    # (label, filters, ordering, how deep the deep page is): status=active keeps ~96% of the rows, so its
+    # deep page really is 50,000 rows in; a cohort holds a quarter of the rows, so its deep page is a quarter as deep.
     cases = [
-        ("unfiltered", {}, "name"),
-        ("filtered cohort=premium", {"cohort": "premium"}, "name"),
-        ("sorted -arr", {}, "-arr"),
+        ("unfiltered", {}, "name", deep),
+        ("filtered status=active", {"status": "active"}, "name", deep),
+        ("filtered cohort=premium", {"cohort": "premium"}, "name", deep // 4),
+        ("sorted -arr", {}, "-arr", deep),
     ]
     rows = []
-    for label, filters, ordering in cases:
-        deep_cursor = cursor_at(organization, deep if not filters else deep // 4, ordering, filters)
+    for label, filters, ordering, depth in cases:
+        deep_cursor = cursor_at(organization, depth, ordering, filters)
         query = "&".join(f"{k}={v}" for k, v in {**filters, "ordering": ordering}.items())
         for surface, client, base, headers in (
             ("page", browser, f"/o/{slug}/accounts/", {}),
@@ -245,7 +248,7 @@ def main() -> int:
             rows.append((surface, label, first_queries, first, deep_queries, deep_times))
 
     print()
-    header = f"{'surface':<6} {'case':<25} {'page':<5} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8}  verdict"
+    header = f"{'surface':<6} {'case':<24} {'page':<5} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8}  verdict"
     print(header)
     print("-" * len(header))
     failures = 0
@@ -263,10 +266,12 @@ def main() -> int:
             failures += bool(problems)
             verdict = "PASS" if not problems else "FAIL: " + ", ".join(problems)
             p95 = percentile(timings, 0.95)
-            print(f"{surface:<6} {label:<25} {page:<5} {queries:>7} {p50:>8.1f} {p95:>8.1f}  {verdict}")
+            print(f"{surface:<6} {label:<24} {page:<5} {queries:>7} {p50:>8.1f} {p95:>8.1f}  {verdict}")
     print()
-    deep_rows = f"{deep:,} rows deep ({deep // 4:,} for the filtered case, which has a quarter of the rows)"
-    print(f"Deep page: {deep_rows}, reached by the cursor a user gets after following `next` that far.")
+    print(
+        f"Deep page: {deep:,} rows in ({deep // 4:,} for cohort=premium, a quarter of the rows), at the cursor "
+        "a user holds after following `next` that far."
+    )
     print(
         f"Targets: <= {TARGET_QUERIES} queries, p50 < {TARGET_P50_MS:.0f} ms, deep p50 <= {TARGET_DEEP_RATIO}x page 1. "
         f"{len(rows) * 2 - failures} passed, {failures} failed."
