@@ -50,6 +50,10 @@ class RejectedRow:
     values: dict[str, str]
     reasons: list[str]
 
+    @property
+    def filled_values(self) -> list[tuple[str, str]]:
+        return [(column, value) for column, value in self.values.items() if value.strip()]
+
 
 @dataclass
 class ImportReport:
@@ -108,7 +112,8 @@ def contacts_import_csv(*, tenant: Tenant, raw: bytes) -> ImportReport:
             report.skipped_existing.append((line, email))
             continue
         if email and email in seen_in_file:
-            report.rejected.append(RejectedRow(line, original, [f"Same email as line {seen_in_file[email]}."]))
+            reason = f"Same email as line {seen_in_file[email]}, which was imported."
+            report.rejected.append(RejectedRow(line, original, [reason]))
             continue
         reasons, fields = _row_fields(values, account_cache)
         if not reasons:
@@ -118,9 +123,10 @@ def contacts_import_csv(*, tenant: Tenant, raw: bytes) -> ImportReport:
                 reasons = [f"{name}: {' '.join(msgs)}" for name, msgs in exc.message_dict.items()]
         if reasons:
             report.rejected.append(RejectedRow(line, original, reasons))
-        else:
-            report.created += 1
+            continue
+        report.created += 1
         if email:
+            # Only an imported row claims its email: a later row may fix a rejected one.
             seen_in_file[email] = line
     return report
 

@@ -9,6 +9,7 @@ query unless a scope names the organization, and then filters by it. Scopes are 
 A query anywhere else raises django_scopes.ScopeError instead of returning every tenant's rows.
 """
 
+import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from core.models import ApiKey, Membership, Organization, Role
@@ -109,5 +111,13 @@ class OrganizationMiddleware:
         request.tenant = tenant
         if request.session.get(ACTIVE_ORGANIZATION_SESSION_KEY) != tenant.organization.slug:
             request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = tenant.organization.slug
-        with tenant_scope(tenant.organization):
+        # Times on the organization's pages read in its own zone (stored values stay UTC).
+        with tenant_scope(tenant.organization), timezone.override(_zone(tenant.organization.timezone)):
             return self.get_response(request)
+
+
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
