@@ -50,13 +50,11 @@ def dashboard(request, org_slug: str) -> HttpResponse:
     renewal_totals = selectors.renewals_due_totals(today=today, days=90)
     history = selectors.cohort_arr_history(since=today - timedelta(days=180))
     days = sorted({snapshot.day for snapshot in history})
+    arr_by_day_and_cohort = {(snapshot.day, snapshot.cohort): float(snapshot.arr) for snapshot in history}
     arr_trend = {
         "labels": [day.isoformat() for day in days],
         "series": {
-            cohort.label: [
-                float(next((s.arr for s in history if s.day == day and s.cohort == cohort.cohort), 0)) for day in days
-            ]
-            for cohort in cohorts
+            cohort.label: [arr_by_day_and_cohort.get((day, cohort.cohort), 0.0) for day in days] for cohort in cohorts
         },
     }
     chart = {
