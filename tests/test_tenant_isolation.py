@@ -1,0 +1,169 @@
+"""The outsider test: a member of Helios must not see, change or even detect anything of Northwind's.
+
+It walks every URL pattern the project has, so a route added later is covered without anyone
+remembering to add it here; a route with a parameter this test does not know makes it fail loudly.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from core.models import Role
+from core.services import api_key_create
+from tests.factories import AccountFactory, ContactFactory, MembershipFactory, NoteFactory
+
+# Routes that belong to no organization by design: signing in, the platform's own pages, the API description.
+NOT_TENANT_ROUTES = {
+    "home",
+    "login",
+    "logout",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+    "organization_picker",
+    "healthz",
+    "api:schema",
+    "api:docs",
+}
+
+
+def all_routes(resolver=None, prefix="", namespace="", params=frozenset()):
+    """(route name, path, every URL parameter on the way down) for each leaf pattern."""
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        own = frozenset(getattr(pattern.pattern, "converters", {})) | _regex_groups(pattern)
+        if isinstance(pattern, URLResolver):
+            if pattern.app_name == "admin":
+                continue  # the Django admin is for platform operators (superusers), not tenants
+            child_namespace = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from all_routes(pattern, prefix + str(pattern.pattern), child_namespace, params | own)
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}{pattern.name}" if pattern.name else None
+            yield name, prefix + str(pattern.pattern), params | own
+
+
+def _regex_groups(pattern) -> frozenset:
+    """Named groups of regex routes (DRF's router builds those)."""
+    regex = getattr(pattern.pattern, "regex", None)
+    return frozenset(regex.groupindex) if regex is not None else frozenset()
+
+
+@pytest.fixture
+def victim(db):
+    """Northwind, with one object of every kind an URL can point at."""
+    admin = MembershipFactory(role=Role.ADMIN, organization__slug="victim-co")
+    organization = admin.organization
+    account = AccountFactory(organization=organization, name="Secret Customer")
+    contact = ContactFactory(account=account, email="secret@customer.example")
+    NoteFactory(account=account)
+    api_key, _ = api_key_create(tenant=None, organization=organization, role=Role.ADMIN, name="victim key")
+    return {
+        "organization": organization,
+        "account": account,
+        "contact": contact,
+        "membership": admin,
+        "api_key": api_key,
+    }
+
+
+def pk_for(route_name: str, victim: dict) -> int:
+    for prefix, kind in (
+        ("account", "account"),
+        ("note", "account"),
+        ("contact", "contact"),
+        ("member", "membership"),
+        ("api_key", "api_key"),
+        ("api:account", "account"),
+        ("api:contact", "contact"),
+    ):
+        if route_name.startswith(prefix):
+            return victim[kind].pk
+    raise AssertionError(f"{route_name}: no victim object for its pk; extend pk_for() in this test")
+
+
+def fill(route_name: str, params: frozenset, victim: dict, pk_override=None) -> dict:
+    kwargs = {}
+    for key in params:
+        if key == "org_slug":
+            kwargs[key] = victim["organization"].slug
+        elif key == "pk":
+            kwargs[key] = pk_override if pk_override is not None else pk_for(route_name, victim)
+        else:
+            raise AssertionError(f"{route_name}: unknown URL parameter '{key}'; teach this test how to fill it")
+    return kwargs
+
+
+def tenant_routes():
+    routes = []
+    for name, path, params in all_routes():
+        if name in NOT_TENANT_ROUTES:
+            continue
+        is_api = path.startswith("api/v1/")
+        assert name, f"route {path} has no name; name it so that this test can reverse it"
+        assert is_api or "org_slug" in params, f"route {name} ({path}) names no organization"
+        routes.append((name, path, params, is_api))
+    return routes
+
+
+def test_every_route_is_classified():
+    routes = tenant_routes()
+    assert any(is_api for *_, is_api in routes)
+    assert sum(1 for *_, is_api in routes if not is_api) >= 15
+
+
+def test_outsider_gets_404_on_every_organization_url(victim, client_for, other_org):
+    outsider = client_for(Role.ADMIN, organization=other_org)
+    checked = 0
+    for name, _, params, is_api in tenant_routes():
+        if is_api:
+            continue
+        url = reverse(name, kwargs=fill(name, params, victim))
+        for method in ("get", "post"):
+            response = getattr(outsider, method)(url)
+            assert response.status_code == 404, f"{method.upper()} {url} ({name}) gave {response.status_code}"
+            checked += 1
+    assert checked >= 30
+
+
+def test_outsider_api_key_cannot_reach_victim_objects(victim, api_for, other_org):
+    outsider = api_for(Role.ADMIN, organization=other_org)
+    for name, _, params, is_api in tenant_routes():
+        if not is_api:
+            continue
+        if "pk" in params:
+            real = reverse(name, kwargs=fill(name, params, victim))
+            missing = reverse(name, kwargs=fill(name, params, victim, pk_override=999999))
+            for method in ("get", "patch", "delete"):
+                found = getattr(outsider, method)(real, {"name": "Stolen"}, format="json")
+                absent = getattr(outsider, method)(missing, {"name": "Stolen"}, format="json")
+                assert found.status_code == 404, f"{method.upper()} {real} gave {found.status_code}"
+                # Indistinguishable from an id that exists nowhere: nothing to detect.
+                assert found.json() == absent.json()
+        else:
+            path = reverse(name, kwargs=fill(name, params, victim))
+            listed = outsider.get(path)
+            assert listed.status_code == 200, path
+            body = listed.content.decode()
+            assert "Secret Customer" not in body
+            assert "secret@customer.example" not in body
+    victim_account = victim["account"]
+    victim_account.refresh_from_db()
+    assert victim_account.name == "Secret Customer"
+
+
+def test_outsider_cannot_point_a_contact_at_a_victim_account(victim, api_for, other_org):
+    outsider = api_for(Role.ADMIN, organization=other_org)
+    response = outsider.post(
+        "/api/v1/contacts/", {"email": "x@outsider.example", "account": victim["account"].pk}, format="json"
+    )
+    assert response.status_code == 400
+    assert "account" in response.json()
+
+
+def test_outsider_search_and_filters_find_nothing_of_the_victim(victim, client_for, other_org):
+    outsider = client_for(Role.ADMIN, organization=other_org)
+    response = outsider.get(f"/o/{other_org.slug}/accounts/", {"search": "Secret"})
+    assert response.status_code == 200
+    assert "Secret Customer" not in response.content.decode()
+    export = outsider.get(f"/o/{other_org.slug}/contacts/export.csv")
+    assert "secret@customer.example" not in b"".join(export.streaming_content).decode()
