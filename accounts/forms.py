@@ -1,4 +1,5 @@
 import json
+from decimal import Decimal
 
 from django import forms
 
@@ -30,7 +31,7 @@ class AccountForm(forms.ModelForm):
             "codename": "A minor-planet name used for the customer in public bug reports. Leave empty to get one.",
             "domain": "The customer's web domain, used to match contacts and billing records.",
             "arr": "Annual recurring revenue.",
-            "mrr": "Monthly recurring revenue. Left at 0 on a new account, it is ARR / 12.",
+            "mrr": "Monthly recurring revenue. Leave empty to use ARR / 12.",
         }
 
     def __init__(self, *args, organization, **kwargs):
@@ -39,9 +40,18 @@ class AccountForm(forms.ModelForm):
         self.fields["csm_owner"].queryset = members
         self.fields["ae_owner"].queryset = members
         self.fields["codename"].required = False
+        self.fields["mrr"].required = False
+        if not self.instance.pk:
+            self.initial["mrr"] = None  # empty means "ARR / 12"; a 0.00 default would be taken literally
         self.fields["currency"].initial = organization.default_currency
         for name in ("csm_owner", "ae_owner"):
             self.fields[name].empty_label = "Unassigned"
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("mrr") is None and cleaned.get("arr") is not None:
+            cleaned["mrr"] = (cleaned["arr"] / 12).quantize(Decimal("0.01"))
+        return cleaned
 
 
 class ContactForm(forms.ModelForm):

@@ -82,15 +82,25 @@ class CohortSummary:
     label: str
     account_count: int
     arr: Decimal
+    renewal_count: int = 0
+    renewal_arr: Decimal = Decimal("0")
 
 
-def cohort_summary() -> list[CohortSummary]:
-    """Active accounts and ARR per cohort, in the cohorts' own order (one grouped query)."""
+def cohort_summary(*, today: date | None = None, renewal_days: int = 90) -> list[CohortSummary]:
+    """Active accounts, ARR and renewals due per cohort, in the cohorts' own order: one grouped query."""
+    renewal_window = (
+        Q(renewal_date__gte=today, renewal_date__lte=today + timedelta(days=renewal_days)) if today else Q(pk__in=[])
+    )
     rows = {
         row["cohort"]: row
         for row in Account.objects.filter(status=AccountStatus.ACTIVE)
         .values("cohort")
-        .annotate(account_count=Count("id"), arr=Sum("arr"))
+        .annotate(
+            account_count=Count("id"),
+            total_arr=Sum("arr"),
+            renewal_count=Count("id", filter=renewal_window),
+            renewal_arr=Sum("arr", filter=renewal_window),
+        )
         .order_by()
     }
     return [
@@ -98,7 +108,9 @@ def cohort_summary() -> list[CohortSummary]:
             cohort=value,
             label=label,
             account_count=rows.get(value, {}).get("account_count", 0),
-            arr=rows.get(value, {}).get("arr") or Decimal("0"),
+            arr=rows.get(value, {}).get("total_arr") or Decimal("0"),
+            renewal_count=rows.get(value, {}).get("renewal_count", 0),
+            renewal_arr=rows.get(value, {}).get("renewal_arr") or Decimal("0"),
         )
         for value, label in Cohort.choices
     ]
@@ -113,17 +125,6 @@ def _renewals_window(*, today: date, days: int) -> QuerySet:
 def renewals_due(*, today: date, days: int = 90, limit: int = 10) -> QuerySet:
     """The soonest renewals in the window, for the dashboard's table."""
     return _renewals_window(today=today, days=days).select_related("csm_owner").order_by("renewal_date", "id")[:limit]
-
-
-@dataclass(frozen=True)
-class RenewalTotals:
-    account_count: int
-    arr: Decimal
-
-
-def renewals_due_totals(*, today: date, days: int = 90) -> RenewalTotals:
-    totals = _renewals_window(today=today, days=days).aggregate(account_count=Count("id"), arr=Sum("arr"))
-    return RenewalTotals(account_count=totals["account_count"], arr=totals["arr"] or Decimal("0"))
 
 
 def cohort_arr_history(*, since: date) -> list[CohortArrSnapshot]:

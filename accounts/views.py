@@ -45,9 +45,8 @@ def _query_without(request, *names: str) -> str:
 @tenant_permission_required(Permission.VIEW)
 def dashboard(request, org_slug: str) -> HttpResponse:
     today = timezone.localdate()
-    cohorts = selectors.cohort_summary()
+    cohorts = selectors.cohort_summary(today=today, renewal_days=90)
     renewals = list(selectors.renewals_due(today=today, days=90))
-    renewal_totals = selectors.renewals_due_totals(today=today, days=90)
     history = selectors.cohort_arr_history(since=today - timedelta(days=180))
     days = sorted({snapshot.day for snapshot in history})
     arr_by_day_and_cohort = {(snapshot.day, snapshot.cohort): float(snapshot.arr) for snapshot in history}
@@ -71,7 +70,8 @@ def dashboard(request, org_slug: str) -> HttpResponse:
             "total_arr": sum(c.arr for c in cohorts),
             "total_accounts": sum(c.account_count for c in cohorts),
             "renewals": renewals,
-            "renewal_totals": renewal_totals,
+            "renewal_count": sum(c.renewal_count for c in cohorts),
+            "renewal_arr": sum(c.renewal_arr for c in cohorts),
             "today": today,
             "chart_json": json.dumps(chart),
             "trend_json": json.dumps(arr_trend),
@@ -135,11 +135,8 @@ def account_detail(request, org_slug: str, pk: int) -> HttpResponse:
 def account_create(request, org_slug: str) -> HttpResponse:
     form = AccountForm(request.POST or None, organization=request.tenant.organization)
     if request.method == "POST" and form.is_valid():
-        values = dict(form.cleaned_data)
-        if not values.get("mrr"):
-            values.pop("mrr", None)  # derived from ARR by the service
         try:
-            account = services.account_create(tenant=request.tenant, **values)
+            account = services.account_create(tenant=request.tenant, **form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
