@@ -15,7 +15,7 @@ app.autodiscover_tasks()
 def ensure_filesystem_broker_folders() -> None:
     """The embedded broker is a folder of message files; it must exist before anyone writes to it."""
     options = app.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
 

@@ -116,7 +116,8 @@ class Command(BaseCommand):
             while name in used_names:
                 name = f"{rng.choice(demo_data.COMPANY_PREFIXES)} {rng.choice(demo_data.COMPANY_SUFFIXES)}"
             used_names.add(name)
-            cohort = rng.choices(cohorts, weights)[0]
+            # The first four cover every cohort, however few accounts are asked for.
+            cohort = cohorts[index] if index < len(cohorts) else rng.choices(cohorts, weights)[0]
             low, high = ARR_RANGES[cohort]
             arr = Decimal(rng.randrange(low, high + 1, 100) if high else 0)
             churned = cohort != Cohort.TRIAL and rng.random() < 0.06
