@@ -5,6 +5,8 @@ from decimal import Decimal
 from django import template
 from django.utils.html import format_html
 
+from accounts.models import AccountStatus, Cohort
+
 register = template.Library()
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CHF": "CHF ", "CAD": "CA$", "AUD": "A$"}
@@ -21,16 +23,24 @@ def money(value, currency: str = "USD") -> str:
     return f"{sign}{symbol}{abs(amount):,}"
 
 
+def _badges(choices) -> dict[str, str]:
+    # Built once: labels and values are the models' own choices, so the markup never changes per row.
+    return {value: format_html('<span class="badge badge-{}">{}</span>', value, label) for value, label in choices}
+
+
+_COHORT_BADGES = _badges(Cohort.choices)
+_STATUS_BADGES = _badges(AccountStatus.choices)
+
+
 @register.filter
 def cohort_badge(account_or_value) -> str:
     value = getattr(account_or_value, "cohort", account_or_value)
-    label = getattr(account_or_value, "get_cohort_display", lambda: str(value).title())()
-    return format_html('<span class="badge badge-{}">{}</span>', value, label)
+    return _COHORT_BADGES.get(value) or format_html('<span class="badge">{}</span>', value)
 
 
 @register.filter
 def status_badge(account) -> str:
-    return format_html('<span class="badge badge-{}">{}</span>', account.status, account.get_status_display())
+    return _STATUS_BADGES.get(account.status) or format_html('<span class="badge">{}</span>', account.status)
 
 
 @register.filter
