@@ -9,7 +9,7 @@ from accounts import services
 from accounts.filters import AccountFilterSet, ContactFilterSet
 from accounts.models import Account, Contact
 from accounts.selectors import ACCOUNT_SORTS, CONTACT_SORTS, organization_member_users
-from core.api import TenantViewSet
+from core.api import TenantViewSet, permissions_by_method
 from core.api_pagination import KeysetPagination
 from core.permissions import Permission
 
@@ -104,14 +104,7 @@ class AccountViewSet(TenantModelViewSet):
     filterset_class = AccountFilterSet
     sorts = ACCOUNT_SORTS
     default_sort = "name"
-    permission_by_method = {
-        "GET": Permission.VIEW,
-        "HEAD": Permission.VIEW,
-        "OPTIONS": Permission.VIEW,
-        "POST": Permission.ACCOUNT_WRITE,
-        "PATCH": Permission.ACCOUNT_WRITE,
-        "DELETE": Permission.ACCOUNT_DELETE,
-    }
+    permission_by_method = permissions_by_method(write=Permission.ACCOUNT_WRITE, delete=Permission.ACCOUNT_DELETE)
     create_service = staticmethod(services.account_create)
     update_service = staticmethod(services.account_update)
     delete_service = staticmethod(services.account_delete)
@@ -134,14 +127,7 @@ class ContactViewSet(TenantModelViewSet):
     filterset_class = ContactFilterSet
     sorts = CONTACT_SORTS
     default_sort = "last_name"
-    permission_by_method = {
-        "GET": Permission.VIEW,
-        "HEAD": Permission.VIEW,
-        "OPTIONS": Permission.VIEW,
-        "POST": Permission.CONTACT_WRITE,
-        "PATCH": Permission.CONTACT_WRITE,
-        "DELETE": Permission.CONTACT_DELETE,
-    }
+    permission_by_method = permissions_by_method(write=Permission.CONTACT_WRITE, delete=Permission.CONTACT_DELETE)
     create_service = staticmethod(services.contact_create)
     update_service = staticmethod(services.contact_update)
     delete_service = staticmethod(services.contact_delete)

@@ -81,16 +81,26 @@ def dashboard(request, org_slug: str) -> HttpResponse:
     )
 
 
+def _list_page(request, filterset, *, sorts, default_sort: str, template: str, rows_template: str, **extra):
+    """A list page, or only its rows when htmx asks (filtering and paging swap the table in place)."""
+    context = _paginated_list(request, filterset, sorts=sorts, default_sort=default_sort)
+    context["export_query"] = _query_without(request, "cursor", "ordering")
+    context["is_filtered"] = any(request.GET.get(name) for name in filterset.filters)
+    context.update(extra)
+    return render(request, rows_template if request.headers.get("HX-Request") else template, context)
+
+
 @tenant_permission_required(Permission.VIEW)
 def account_list(request, org_slug: str) -> HttpResponse:
-    filterset = AccountFilterSet(request.GET, queryset=Account.objects.all())
-    context = _paginated_list(request, filterset, sorts=selectors.ACCOUNT_SORTS, default_sort="name")
-    context["owners"] = selectors.organization_member_users(organization=request.tenant.organization)
-    context["query_without_cursor"] = _query_without(request, "cursor")
-    context["query_without_sort"] = _query_without(request, "cursor", "ordering")
-    context["is_filtered"] = any(request.GET.get(k) for k in ("search", "cohort", "status", "owner", "qbr_nominated"))
-    template = "accounts/_account_rows.html" if request.headers.get("HX-Request") else "accounts/account_list.html"
-    return render(request, template, context)
+    return _list_page(
+        request,
+        AccountFilterSet(request.GET, queryset=Account.objects.all()),
+        sorts=selectors.ACCOUNT_SORTS,
+        default_sort="name",
+        template="accounts/account_list.html",
+        rows_template="accounts/_account_rows.html",
+        owners=selectors.organization_member_users(organization=request.tenant.organization),
+    )
 
 
 @tenant_permission_required(Permission.VIEW)
@@ -203,13 +213,14 @@ def account_lookup(request, org_slug: str) -> HttpResponse:
 
 @tenant_permission_required(Permission.VIEW)
 def contact_list(request, org_slug: str) -> HttpResponse:
-    filterset = ContactFilterSet(request.GET, queryset=Contact.objects.all())
-    context = _paginated_list(request, filterset, sorts=selectors.CONTACT_SORTS, default_sort="last_name")
-    context["query_without_cursor"] = _query_without(request, "cursor")
-    context["query_without_sort"] = _query_without(request, "cursor", "ordering")
-    context["is_filtered"] = any(request.GET.get(k) for k in ("search", "account", "lifecycle_stage"))
-    template = "accounts/_contact_rows.html" if request.headers.get("HX-Request") else "accounts/contact_list.html"
-    return render(request, template, context)
+    return _list_page(
+        request,
+        ContactFilterSet(request.GET, queryset=Contact.objects.all()),
+        sorts=selectors.CONTACT_SORTS,
+        default_sort="last_name",
+        template="accounts/contact_list.html",
+        rows_template="accounts/_contact_rows.html",
+    )
 
 
 @tenant_permission_required(Permission.VIEW)

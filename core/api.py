@@ -37,6 +37,12 @@ def tenant_for_api_request(request) -> Tenant:
     return Tenant(organization=chosen.organization, role=chosen.role, user=user)
 
 
+def permissions_by_method(*, write: Permission, delete: Permission) -> dict[str, Permission]:
+    """Reads need VIEW; POST and PATCH need `write`; DELETE needs `delete`."""
+    read = dict.fromkeys(("GET", "HEAD", "OPTIONS"), Permission.VIEW)
+    return {**read, "POST": write, "PATCH": write, "DELETE": delete}
+
+
 class HasTenantPermission(permissions.BasePermission):
     message = "Your role may not do this."
 
