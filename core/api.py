@@ -1,4 +1,4 @@
-"""The API base: bearer-key authentication, the tenant scope and the role check, in one class.
+"""The API base: the tenant scope and the role check, in one class (authentication: core.authentication).
 
 Subclasses declare `permission_by_method` and a queryset; they cannot reach another tenant's rows
 because the queryset is evaluated inside the scope that `initial()` enters.
