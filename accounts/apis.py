@@ -96,7 +96,9 @@ class TenantModelViewSet(
     create=extend_schema(summary="Create an account"),
     retrieve=extend_schema(summary="Get an account"),
     partial_update=extend_schema(summary="Change some fields of an account"),
-    destroy=extend_schema(summary="Delete an account (admins)"),
+    destroy=extend_schema(
+        summary="Delete an account", description="Needs the account.delete permission (docs/permissions.md)."
+    ),
 )
 class AccountViewSet(TenantModelViewSet):
     queryset = Account.objects.none()
