@@ -188,3 +188,25 @@ def test_account_page_queries_do_not_grow_with_contacts_or_history(org, client_f
     ContactFactory.create_batch(20, account=account)
     NoteFactory.create_batch(20, account=account)
     assert count() == few
+
+
+def test_account_picker_suggests_matching_accounts_of_this_organization(org, other_org, client_for):
+    AccountFactory(organization=org, name="Bluefin Logistics", domain="bluefin.example")
+    AccountFactory(organization=other_org, name="Bluefin Rival")
+    options = client_for(Role.CSM).get(f"/o/{org.slug}/accounts/lookup/", {"q": "bluefin"}).content.decode()
+    assert "Bluefin Logistics — bluefin.example" in options
+    assert "Bluefin Rival" not in options
+    assert "Choose one of 1 match" in options
+
+
+def test_contact_page_shows_its_history(org, client_for):
+    client = client_for(Role.SUPPORT)
+    contact = ContactFactory(account=AccountFactory(organization=org), lifecycle_stage="lead")
+    client.post(
+        f"/o/{org.slug}/contacts/{contact.pk}/edit/",
+        {"email": contact.email, "first_name": "Robin", "lifecycle_stage": "marketingqualifiedlead"},
+    )
+    page = client.get(f"/o/{org.slug}/contacts/{contact.pk}/").content.decode()
+    assert "Lifecycle stage" in page
+    assert "<del>lead</del>" in page
+    assert "<ins>marketingqualifiedlead</ins>" in page
