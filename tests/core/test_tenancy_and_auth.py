@@ -177,6 +177,7 @@ def test_seed_demo_creates_every_role_and_runs_once(db, capsys):
         assert set(Account.objects.values_list("cohort", flat=True)) == {"trial", "starter", "premium", "enterprise"}
         stages = set(Contact.objects.values_list("lifecycle_stage", flat=True))
         assert {"subscriber", "lead", "customer"} <= stages
+        assert AuditEntry.objects.filter(action="account.created").count() == 20
     call_command("seed_demo")
     assert "nothing was changed" in capsys.readouterr().out
     with tenant_scope(northwind):

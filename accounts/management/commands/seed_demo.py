@@ -13,7 +13,7 @@ from accounts import demo_data
 from accounts.codenames import MINOR_PLANET_NAMES
 from accounts.models import Account, AccountStatus, Cohort, CohortArrSnapshot, Contact, LeadStatus, LifecycleStage
 from accounts.services import cohort_arr_snapshot_take, note_add
-from core.models import Organization, Role
+from core.models import AuditEntry, Organization, Role
 from core.services import member_add, organization_create, user_get_or_create
 from core.tenancy import Tenant, tenant_scope
 
@@ -101,6 +101,7 @@ class Command(BaseCommand):
             Account.objects.bulk_create(account_rows, batch_size=500)
             saved_accounts = list(Account.objects.order_by("id"))
             Contact.objects.bulk_create(self._contacts(organization, saved_accounts, rng), batch_size=1000)
+            self._creation_history(organization, members[Role.AE])
             tenant = Tenant(organization=organization, role=Role.CSM, user=members[Role.CSM])
             for account in rng.sample(saved_accounts, min(40, len(saved_accounts))):
                 note_add(tenant=tenant, account=account, body=rng.choice(demo_data.NOTES))
@@ -174,6 +175,36 @@ class Command(BaseCommand):
                     )
                 )
         return rows
+
+    def _creation_history(self, organization, creator) -> None:
+        """Bulk inserts skip the services, so write the "created" entries the services would have written."""
+        entries = [
+            AuditEntry(
+                organization=organization,
+                action="account.created",
+                actor=creator,
+                object_type="account",
+                object_id=account.pk,
+                object_repr=account.name,
+                account_id=account.pk,
+                changes={"cohort": [None, account.cohort], "arr": [None, str(account.arr)]},
+            )
+            for account in Account.objects.all()
+        ]
+        entries += [
+            AuditEntry(
+                organization=organization,
+                action="contact.created",
+                actor=creator,
+                object_type="contact",
+                object_id=contact.pk,
+                object_repr=str(contact),
+                account_id=contact.account_id,
+                changes={"lifecycle_stage": [None, contact.lifecycle_stage]},
+            )
+            for contact in Contact.objects.all()
+        ]
+        AuditEntry.objects.bulk_create(entries, batch_size=1000)
 
     def _arr_history(self, organization, today, rng) -> None:
         """60 nightly snapshots, ending with today's real numbers, drifting up like a growing book."""
