@@ -140,6 +140,13 @@ class Contact(TenantModel):
     ffc_usage = models.CharField("FFC usage", max_length=200, blank=True)
     # Seed 002: "Yes" when the first meeting came through outbound campaigns or lead-gen.
     activation_outbound = models.BooleanField(default=False)
+    # Seed 002: "It is up to the contact owner to ensure their contacts have the appropriate lifecycle stage set."
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Seed 002, lead status "Unresponsive": no reply in two weeks to the last outreach.
+    last_outreach_at = models.DateTimeField("Last outreach", null=True, blank=True)
+    last_reply_at = models.DateTimeField("Last reply", null=True, blank=True)
     hubspot_contact_id = models.CharField("HubSpot contact id", max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -175,6 +182,32 @@ class Note(TenantModel):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+
+class CohortChange(TenantModel):
+    """One step of an account's path through the cohorts (seed 000: Trial towards Enterprise), with its date."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="cohort_changes")
+    from_cohort = models.CharField(max_length=16, choices=Cohort.choices, blank=True)  # blank: the account was created
+    to_cohort = models.CharField(max_length=16, choices=Cohort.choices)
+    changed_at = models.DateTimeField(db_index=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["organization", "account", "changed_at"], name="cohort_change_by_account")]
+
+    def __str__(self) -> str:
+        return f"{self.from_cohort or 'new'} → {self.to_cohort}"
+
+    @property
+    def is_upgrade(self) -> bool:
+        return bool(self.from_cohort) and COHORT_ORDER[self.to_cohort] > COHORT_ORDER[self.from_cohort]
+
+
+COHORT_ORDER = {cohort: position for position, cohort in enumerate(Cohort.values)}
 
 
 class CohortArrSnapshot(TenantModel):

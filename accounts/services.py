@@ -8,9 +8,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Sum
+from django.utils import timezone
 
 from accounts.codenames import MINOR_PLANET_NAMES
-from accounts.models import Account, Cohort, CohortArrSnapshot, Contact, Note
+from accounts.models import Account, Cohort, CohortArrSnapshot, CohortChange, Contact, Note
 from accounts.selectors import organization_member_users
 from core.models import Organization
 from core.services import audit_record, field_changes, printable_value
@@ -21,8 +22,8 @@ ACCOUNT_FIELDS = (
     "qbr_nominated", "qbr_nomination_reason", "status", "stripe_customer_id", "hubspot_company_id",
 )  # fmt: skip
 CONTACT_FIELDS = (
-    "first_name", "last_name", "email", "title", "account", "lifecycle_stage", "lead_status", "ffc_tier",
-    "ffc_actions", "ffc_usage", "activation_outbound", "hubspot_contact_id",
+    "first_name", "last_name", "email", "title", "account", "owner", "lifecycle_stage", "lead_status", "ffc_tier",
+    "ffc_actions", "ffc_usage", "activation_outbound", "hubspot_contact_id", "last_outreach_at", "last_reply_at",
 )  # fmt: skip
 
 
@@ -87,7 +88,20 @@ def account_create(*, tenant: Tenant, **values: Any) -> Account:
         field: [None, printable_value(getattr(account, field))] for field in ACCOUNT_FIELDS if getattr(account, field)
     }
     audit_record(tenant=tenant, action="account.created", obj=account, changes=created, account_id=account.pk)
+    _cohort_change_record(tenant, account, from_cohort="")
     return account
+
+
+def _cohort_change_record(tenant: Tenant, account: Account, *, from_cohort: str) -> None:
+    """Seed 000's goal is moving customers down the cohort table; each step is kept with its date."""
+    CohortChange.objects.create(
+        organization=tenant.organization,
+        account=account,
+        from_cohort=from_cohort,
+        to_cohort=account.cohort,
+        changed_at=timezone.now(),
+        changed_by=tenant.user if tenant.user is not None and tenant.user.pk else None,
+    )
 
 
 @transaction.atomic
@@ -102,6 +116,8 @@ def account_update(*, tenant: Tenant, account: Account, **values: Any) -> Accoun
     _validate_account(tenant, account)
     account.save()
     audit_record(tenant=tenant, action="account.updated", obj=account, changes=changes, account_id=account.pk)
+    if "cohort" in changes:
+        _cohort_change_record(tenant, account, from_cohort=changes["cohort"][0])
     return account
 
 
@@ -133,6 +149,11 @@ def _validate_contact(tenant: Tenant, contact: Contact) -> None:
     if contact.account_id is not None and not Account.objects.filter(pk=contact.account_id).exists():
         # The scoped manager only sees this tenant's accounts, so a foreign id is "not found" here.
         errors["account"] = ["No such account in this organization."]
+    if (
+        contact.owner_id is not None
+        and not organization_member_users(organization=tenant.organization).filter(pk=contact.owner_id).exists()
+    ):
+        errors["owner"] = ["Choose a member of this organization."]
     if "email" not in errors and Contact.objects.filter(email=contact.email).exclude(pk=contact.pk).exists():
         errors["email"] = [f"A contact with the email {contact.email} already exists."]
     if not isinstance(contact.ffc_actions, list) or not all(isinstance(a, str) for a in contact.ffc_actions):
@@ -143,22 +164,37 @@ def _validate_contact(tenant: Tenant, contact: Contact) -> None:
 
 @transaction.atomic
 def contact_create(*, tenant: Tenant, **values: Any) -> Contact:
+    """Creates a contact at the stage it is given (imports bring their history); the stage is its first history row."""
+    # The lifecycle app owns the stage rules and history (seed 002); it builds on accounts, so it is imported here.
+    from lifecycle.services import contact_stage_initial_refusal, stage_change_record
+
     values = _normalise_contact_values(values)
     contact = Contact(organization=tenant.organization, **values)
     _validate_contact(tenant, contact)
+    refusal = contact_stage_initial_refusal(tenant=tenant, stage=contact.lifecycle_stage)
+    if refusal:
+        raise ValidationError({"lifecycle_stage": [refusal]})
     contact.save()
     created = {
         field: [None, printable_value(getattr(contact, field))] for field in CONTACT_FIELDS if getattr(contact, field)
     }
     audit_record(tenant=tenant, action="contact.created", obj=contact, changes=created, account_id=contact.account_id)
+    stage_change_record(tenant=tenant, contact=contact, from_stage="")
     return contact
 
 
 @transaction.atomic
-def contact_update(*, tenant: Tenant, contact: Contact, **values: Any) -> Contact:
+def contact_update(*, tenant: Tenant, contact: Contact, stage_change_reason: str = "", **values: Any) -> Contact:
+    """Applies the given fields. A new lifecycle stage goes through the lifecycle rules, in the same transaction:
+    a refused stage leaves every other field as it was too."""
+    from lifecycle.services import contact_stage_change
+
     values = _normalise_contact_values({k: v for k, v in values.items() if k in CONTACT_FIELDS})
+    new_stage = values.pop("lifecycle_stage", contact.lifecycle_stage)
     changes = field_changes(contact, values, CONTACT_FIELDS)
     if not changes:
+        if new_stage != contact.lifecycle_stage:
+            contact_stage_change(tenant=tenant, contact=contact, to_stage=new_stage, reason=stage_change_reason)
         return contact
     previous_account_id = contact.account_id
     for field, value in values.items():
@@ -171,6 +207,8 @@ def contact_update(*, tenant: Tenant, contact: Contact, **values: Any) -> Contac
         audit_record(
             tenant=tenant, action="contact.updated", obj=contact, changes=changes, account_id=previous_account_id
         )
+    if new_stage != contact.lifecycle_stage:
+        contact_stage_change(tenant=tenant, contact=contact, to_stage=new_stage, reason=stage_change_reason)
     return contact
 
 

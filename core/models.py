@@ -112,3 +112,21 @@ class AuditEntry(TenantModel):
         if self.actor_api_key_id:
             return f"API key {self.actor_api_key.name}"
         return "System"
+
+
+class Notification(TenantModel):
+    """Something a member should know about (a CSM assigned to an account, a mention): in-app, and by email."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "recipient", "read_at"], name="notification_inbox")]
+
+    def __str__(self) -> str:
+        return self.text

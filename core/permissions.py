@@ -18,6 +18,11 @@ class Permission(StrEnum):
     CONTACT_DELETE = "contact.delete"
     CONTACT_IMPORT = "contact.import"
     NOTE_ADD = "note.add"
+    DEAL_WRITE = "deal.write"
+    DEAL_DELETE = "deal.delete"
+    TASK_WRITE = "task.write"
+    STAGE_SET_PQL = "lifecycle.pql"
+    STAGE_CORRECT = "lifecycle.correct"
     ORGANIZATION_MANAGE = "organization.manage"  # members, API keys, organization settings
 
 
@@ -29,17 +34,25 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.CONTACT_DELETE: "Delete contacts",
     Permission.CONTACT_IMPORT: "Import contacts from CSV",
     Permission.NOTE_ADD: "Add notes to an account's timeline",
+    Permission.DEAL_WRITE: "Create, edit, move and commit deals",
+    Permission.DEAL_DELETE: "Delete deals",
+    Permission.TASK_WRITE: "Add, complete and reopen tasks",
+    Permission.STAGE_SET_PQL: "Mark a contact Product Qualified Lead",
+    Permission.STAGE_CORRECT: "Move a contact's lifecycle stage backwards (a correction, with a reason)",
     Permission.ORGANIZATION_MANAGE: "Manage members, API keys and organization settings",
 }
 
 _EVERYTHING = frozenset(Permission)
 
+_ADMIN_ONLY = {Permission.ORGANIZATION_MANAGE, Permission.STAGE_CORRECT}
+
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.ADMIN: _EVERYTHING,
-    Role.CSM: _EVERYTHING - {Permission.ORGANIZATION_MANAGE},
-    Role.AE: _EVERYTHING - {Permission.ORGANIZATION_MANAGE},
+    Role.CSM: _EVERYTHING - _ADMIN_ONLY,
+    # Seed 002: customer success identifies PQLs from product usage; sales owns the rest of the funnel.
+    Role.AE: _EVERYTHING - _ADMIN_ONLY - {Permission.STAGE_SET_PQL},
     # Support creates and corrects contacts from tickets but does not own the account book.
-    Role.SUPPORT: frozenset({Permission.VIEW, Permission.CONTACT_WRITE, Permission.NOTE_ADD}),
+    Role.SUPPORT: frozenset({Permission.VIEW, Permission.CONTACT_WRITE, Permission.NOTE_ADD, Permission.TASK_WRITE}),
     Role.VIEWER: frozenset({Permission.VIEW}),
 }
 

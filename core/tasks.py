@@ -1,6 +1,6 @@
 """The base for tenant tasks: they take an organization id and run inside that tenant's scope."""
 
-from celery import Task
+from celery import Task, shared_task
 
 from core.models import Organization
 from core.tenancy import tenant_scope
@@ -13,3 +13,13 @@ class TenantTask(Task):
         organization = Organization.objects.get(pk=organization_id)
         with tenant_scope(organization):
             return super().__call__(organization, *args, **kwargs)
+
+
+@shared_task(base=TenantTask, name="core.tasks.deliver_notification_email")
+def deliver_notification_email(organization: Organization, notification_id: int) -> bool:
+    """Emails one notification; a notification deleted meanwhile is simply skipped."""
+    from core.models import Notification
+    from core.notifications import notification_email_send
+
+    notification = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
+    return notification_email_send(notification=notification) if notification else False
