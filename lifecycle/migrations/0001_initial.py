@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('accounts', '0004_contact_last_outreach_at_contact_last_reply_at_and_more'),
+        ('accounts', '0004_contact_owner_outreach_cohort_change'),
         ('core', '0002_notification'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
