@@ -84,19 +84,18 @@ def stage_move_refusal(from_stage: str, to_stage: str, facts: StageFacts) -> str
         return "The Evangelist stage is not used in this organization; an admin can turn it on in Pipeline settings."
     if to_stage == S.OTHER:
         return None
+    if to_stage == S.PRODUCT_QUALIFIED_LEAD and from_stage in NOT_PQL_CANDIDATES:
+        return (
+            "Product Qualified Lead is only for contacts that are not already an MQL, SQL or Opportunity; "
+            f"this contact is {label(from_stage)}."
+        )
     if is_backward(from_stage, to_stage):
         return (
             f"Moving back from {label(from_stage)} to {label(to_stage)} is a correction: "
             "an admin makes it, with a reason."
         )
-    if to_stage == S.PRODUCT_QUALIFIED_LEAD:
-        if from_stage in NOT_PQL_CANDIDATES:
-            return (
-                "Product Qualified Lead is only for contacts that are not already an MQL, SQL or Opportunity; "
-                f"this contact is {label(from_stage)}."
-            )
-        if not facts.may_set_pql:
-            return "Customer success sets Product Qualified Lead, from product usage: ask the account's CSM."
+    if to_stage == S.PRODUCT_QUALIFIED_LEAD and not facts.may_set_pql:
+        return "Customer success sets Product Qualified Lead, from product usage: ask the account's CSM."
     if to_stage not in NEXT_STAGES[from_stage]:
         return (
             f"Contacts do not skip stages: from {label(from_stage)} the next stage is "

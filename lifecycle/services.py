@@ -219,6 +219,9 @@ def contact_stage_change(*, tenant: Tenant, contact: Contact, to_stage: str, rea
     pipeline_settings = pipeline_settings_get(organization=tenant.organization)
     reason = (reason or "").strip()
     is_correction = rules.is_backward(from_stage, to_stage)
+    if to_stage == LifecycleStage.PRODUCT_QUALIFIED_LEAD and from_stage in rules.NOT_PQL_CANDIDATES:
+        # Not even as a correction: seed 002 rules these contacts out as PQL candidates.
+        raise ValidationError({"lifecycle_stage": [rules.stage_move_refusal(from_stage, to_stage, rules.StageFacts())]})
     if is_correction:
         if not tenant.can(Permission.STAGE_CORRECT):
             raise ValidationError(
@@ -522,6 +525,7 @@ def deal_commit(*, tenant: Tenant, deal: Deal) -> OnboardingPlan:
     if deal.stage == DealStage.CLOSED_LOST:
         raise ValidationError({"committed": ["This deal is lost; there is nothing to commit to."]})
     account = deal.account
+    pipeline_settings_get(organization=tenant.organization)  # makes sure the default onboarding template exists
     csm = csm_choose(tenant=tenant, account=account)
     if csm is None:
         raise ValidationError(

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 
 from accounts.models import Account, Cohort, Contact, Note
 from core.models import Membership, Organization, Role
+from lifecycle.models import Deal, DealStage, DealType
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -84,3 +85,16 @@ class NoteFactory(TenantFactory):
     account = factory.SubFactory(AccountFactory)
     organization = factory.SelfAttribute("account.organization")
     body = "Kickoff done."
+
+
+class DealFactory(TenantFactory):
+    class Meta:
+        model = Deal
+
+    account = factory.SubFactory(AccountFactory)
+    organization = factory.SelfAttribute("account.organization")
+    name = factory.Sequence(lambda n: f"Deal {n:04d}")
+    amount = Decimal("10000.00")
+    currency = "USD"
+    type = DealType.NEW
+    stage = DealStage.OPPORTUNITY
