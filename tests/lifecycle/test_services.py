@@ -15,7 +15,6 @@ from core.models import AuditEntry, Notification, Role
 from core.tenancy import Tenant
 from lifecycle import services
 from lifecycle.models import (
-    ContactQualification,
     CsmAssignmentRule,
     Deal,
     DealStage,
@@ -101,7 +100,8 @@ def test_mql_to_sql_needs_the_four_qualifying_answers(ae):
         services.contact_stage_change(tenant=ae, contact=contact, to_stage=S.SALES_QUALIFIED_LEAD)
     message = refusal(excinfo)
     assert "qualifying questions" in message
-    assert "production" in message and "next year" in message
+    assert "production" in message
+    assert "next year" in message
     assert "instances" not in message  # answered ones are not listed
     qualify(ae, contact)
     services.contact_stage_change(tenant=ae, contact=contact, to_stage=S.SALES_QUALIFIED_LEAD)
@@ -113,7 +113,8 @@ def test_sql_to_opportunity_needs_the_three_ws_and_an_open_deal(ae):
     contact = ContactFactory(account=account, lifecycle_stage=S.SALES_QUALIFIED_LEAD)
     with pytest.raises(ValidationError) as excinfo:
         services.contact_stage_change(tenant=ae, contact=contact, to_stage=S.OPPORTUNITY)
-    assert "three W's" in refusal(excinfo) and "Why now?" in refusal(excinfo)
+    assert "three W's" in refusal(excinfo)
+    assert "Why now?" in refusal(excinfo)
     qualify(ae, contact, questions=False, three_ws=True)
     with pytest.raises(ValidationError) as excinfo:
         services.contact_stage_change(tenant=ae, contact=contact, to_stage=S.OPPORTUNITY)
@@ -130,7 +131,8 @@ def test_the_three_ws_are_written_to_the_account_as_a_note(ae):
     contact = ContactFactory(account=account)
     qualify(ae, contact, questions=False, three_ws=True)
     note = account.notes.get()
-    assert "Why change? Legacy SCADA" in note.body and "Why now? Plant opens in Q2" in note.body
+    assert "Why change? Legacy SCADA" in note.body
+    assert "Why now? Plant opens in Q2" in note.body
     qualify(ae, contact, questions=False, three_ws=True)  # unchanged answers: no second note
     assert account.notes.count() == 1
 
@@ -140,7 +142,8 @@ def test_customer_means_an_active_paying_account(ae):
     contact = ContactFactory(account=account, lifecycle_stage=S.OPPORTUNITY)
     with pytest.raises(ValidationError) as excinfo:
         services.contact_stage_change(tenant=ae, contact=contact, to_stage=S.CUSTOMER)
-    assert "active, paying account" in refusal(excinfo) and "Tiny Trial Co" in refusal(excinfo)
+    assert "active, paying account" in refusal(excinfo)
+    assert "Tiny Trial Co" in refusal(excinfo)
     account_update(tenant=ae, account=account, cohort="starter")
     contact.refresh_from_db()
     services.contact_stage_change(tenant=ae, contact=contact, to_stage=S.CUSTOMER)
@@ -180,7 +183,8 @@ def test_moving_back_is_an_admin_correction_with_a_reason(admin, ae):
     assert "say why" in refusal(excinfo, "stage_change_reason")
     services.contact_stage_change(tenant=admin, contact=contact, to_stage=S.LEAD, reason="Imported at the wrong stage")
     change = LifecycleStageChange.objects.filter(contact=contact).latest("changed_at", "id")
-    assert change.is_correction and change.reason == "Imported at the wrong stage"
+    assert change.is_correction
+    assert change.reason == "Imported at the wrong stage"
 
 
 def test_contact_update_with_a_refused_stage_changes_nothing_else(ae):
@@ -245,7 +249,8 @@ def test_won_only_from_contract_sent_lost_needs_a_reason_from_the_list_closed_st
     assert "not one of this organization's reasons" in refusal(excinfo, "lost_reason")
     services.deal_move(tenant=ae, deal=deal, to_stage=DealStage.CLOSED_LOST, lost_reason="Price")
     deal.refresh_from_db()
-    assert (deal.stage, deal.lost_reason) == (DealStage.CLOSED_LOST, "Price") and deal.closed_at
+    assert (deal.stage, deal.lost_reason) == (DealStage.CLOSED_LOST, "Price")
+    assert deal.closed_at
     with pytest.raises(ValidationError) as excinfo:
         services.deal_move(tenant=ae, deal=deal, to_stage=DealStage.OPPORTUNITY)
     assert "closed deals do not move" in refusal(excinfo, "stage")
@@ -283,7 +288,8 @@ def test_commit_assigns_the_accounts_csm_notifies_them_and_opens_the_onboarding_
     assert plan.csm == csm.user
     steps = list(plan.tasks.order_by("position"))
     assert [step.title for step in steps][:2] == ["Kickoff call", "Goals captured"]
-    assert len(steps) == 5 and all(step.assignee == csm.user for step in steps)
+    assert len(steps) == 5
+    assert all(step.assignee == csm.user for step in steps)
     assert steps[0].due_date == today + timedelta(days=3)
     notification = Notification.objects.get(recipient=csm.user)
     assert "onboarding" in notification.text
@@ -292,7 +298,9 @@ def test_commit_assigns_the_accounts_csm_notifies_them_and_opens_the_onboarding_
     assert AuditEntry.objects.filter(action="deal.committed", account_id=account.pk).exists()
     # Committing again (a second click, a redelivered task) changes nothing.
     again = services.deal_commit(tenant=ae, deal=deal)
-    assert again.pk == plan.pk and Task.objects.count() == 5 and Notification.objects.count() == 1
+    assert again.pk == plan.pk
+    assert Task.objects.count() == 5
+    assert Notification.objects.count() == 1
 
 
 def test_commit_without_an_account_csm_uses_round_robin_among_csms(ae, as_role):
@@ -340,7 +348,8 @@ def test_closed_won_completes_the_handoff(ae, csm):
     account.refresh_from_db()
     assert account.csm_owner == csm.user  # the only CSM, by round robin
     assert account.ae_owner == ae.user  # the AE stays visible
-    assert account.cohort == "starter" and account.status == "active"
+    assert account.cohort == "starter"
+    assert account.status == "active"
     assert [c.to_cohort for c in CohortChange.objects.filter(account=account).order_by("changed_at", "id")][-1] == (
         "starter"
     )
@@ -406,7 +415,9 @@ def test_cohort_changes_are_kept_with_dates_and_the_report_times_each_step(ae):
     assert path == [("", "trial"), ("trial", "starter"), ("starter", "premium")]
     report = cohort_moves_report(start=start, end=timezone.now())
     steps = {step.label: step for step in report["steps"]}
-    assert steps["Trial → Starter"].moves == 1 and steps["Trial → Starter"].average_days == 30.0
+    assert steps["Trial → Starter"].moves == 1
+    assert steps["Trial → Starter"].average_days == 30.0
     assert steps["Starter → Premium"].average_days == 60.0
     assert steps["Premium → Enterprise"].moves == 0
-    assert report["upgrades"] == 2 and report["downgrades"] == 0
+    assert report["upgrades"] == 2
+    assert report["downgrades"] == 0
