@@ -1,17 +1,17 @@
 """REST API for accounts and contacts: translate, call a service, present the result."""
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status
-from rest_framework.response import Response
+from rest_framework import serializers
 
 from accounts import services
-from accounts.filters import AccountFilterSet, ContactFilterSet
+from accounts.filters import AccountFilterSet, ContactApiFilterSet
 from accounts.models import Account, Contact
 from accounts.selectors import ACCOUNT_SORTS, CONTACT_SORTS, organization_member_users
-from core.api import TenantViewSet, permissions_by_method
-from core.api_pagination import KeysetPagination
+from core.api import TenantModelViewSet, permissions_by_method
 from core.permissions import Permission
+from lifecycle.services import qualification_save, unresponsive_suggested
 
 User = get_user_model()
 
@@ -44,51 +44,53 @@ class AccountSerializer(serializers.ModelSerializer):
         extra_kwargs = {"currency": {"required": False}}
 
 
+class QualificationSerializer(serializers.Serializer):
+    """Seed 002's four qualifying questions (MQL to SQL) and three W's (SQL to Opportunity)."""
+
+    adoption = serializers.CharField(required=False, allow_blank=True, help_text="Adopted Node-RED? Built what?")
+    scale = serializers.CharField(required=False, allow_blank=True, help_text="Instances, and developers on them.")
+    production_use = serializers.CharField(required=False, allow_blank=True, help_text="Used in production?")
+    next_year_plans = serializers.CharField(required=False, allow_blank=True, help_text="Plans for next year.")
+    why_change = serializers.CharField(required=False, allow_blank=True)
+    why_now = serializers.CharField(required=False, allow_blank=True)
+    why_us = serializers.CharField(required=False, allow_blank=True)
+
+
 class ContactSerializer(serializers.ModelSerializer):
     account = TenantAccountField(required=False, allow_null=True)
+    owner = MemberField(required=False, allow_null=True)
     ffc_actions = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    qualification = QualificationSerializer(
+        required=False,
+        help_text="Answers stored with the contact; sent with a stage change, they are saved first.",
+    )
+    stage_change_reason = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, help_text="Why the stage changes; required for corrections."
+    )
+    unresponsive_suggested = serializers.SerializerMethodField(
+        help_text="True two weeks after the last outreach with no reply since (seed 002, lead status Unresponsive)."
+    )
 
     class Meta:
         model = Contact
         fields = [
-            "id", "first_name", "last_name", "email", "title", "account", "lifecycle_stage", "lead_status",
-            "ffc_tier", "ffc_actions", "ffc_usage", "activation_outbound", "hubspot_contact_id", "created_at",
+            "id", "first_name", "last_name", "email", "title", "account", "owner", "lifecycle_stage", "lead_status",
+            "ffc_tier", "ffc_actions", "ffc_usage", "activation_outbound", "hubspot_contact_id", "last_outreach_at",
+            "last_reply_at", "unresponsive_suggested", "qualification", "stage_change_reason", "created_at",
             "updated_at",
         ]  # fmt: skip
         read_only_fields = ["id", "created_at", "updated_at"]
         # Uniqueness is checked by the service, inside the tenant: DRF's own check would not be scoped right.
         validators: list = []
 
+    def get_unresponsive_suggested(self, contact: Contact) -> bool:
+        return unresponsive_suggested(contact=contact)
 
-class TenantModelViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin, TenantViewSet,
-):  # fmt: skip
-    """List, create, retrieve, partial update and delete, each write going through the app's services."""
-
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    pagination_class = KeysetPagination
-    create_service = update_service = delete_service = None
-    instance_keyword = ""
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        instance = type(self).create_service(tenant=self.tenant, **serializer.validated_data)
-        return Response(self.get_serializer(instance).data, status=status.HTTP_201_CREATED)
-
-    def partial_update(self, request, *args, **kwargs):
-        instance = self.get_object()
-        serializer = self.get_serializer(instance, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        instance = type(self).update_service(
-            tenant=self.tenant, **{self.instance_keyword: instance}, **serializer.validated_data
-        )
-        return Response(self.get_serializer(instance).data)
-
-    def destroy(self, request, *args, **kwargs):
-        type(self).delete_service(tenant=self.tenant, **{self.instance_keyword: self.get_object()})
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def to_representation(self, contact):
+        data = super().to_representation(contact)
+        qualification = getattr(contact, "qualification", None) if contact.pk else None
+        data["qualification"] = QualificationSerializer(qualification).data if qualification else None
+        return data
 
 
 @extend_schema_view(
@@ -116,6 +118,22 @@ class AccountViewSet(TenantModelViewSet):
         return Account.objects.select_related("csm_owner", "ae_owner")
 
 
+@transaction.atomic
+def contact_create_with_qualification(*, tenant, qualification=None, stage_change_reason="", **values):
+    contact = services.contact_create(tenant=tenant, **values)
+    if qualification:
+        qualification_save(tenant=tenant, contact=contact, **qualification)
+    return contact
+
+
+@transaction.atomic
+def contact_update_with_qualification(*, tenant, contact, qualification=None, **values):
+    """Answers first, then the fields and the stage: one PATCH can qualify a contact and move it on."""
+    if qualification:
+        qualification_save(tenant=tenant, contact=contact, **qualification)
+    return services.contact_update(tenant=tenant, contact=contact, **values)
+
+
 @extend_schema_view(
     list=extend_schema(summary="List contacts", description="Keyset-paginated; follow `next` for more."),
     create=extend_schema(summary="Create a contact"),
@@ -126,14 +144,14 @@ class AccountViewSet(TenantModelViewSet):
 class ContactViewSet(TenantModelViewSet):
     queryset = Contact.objects.none()
     serializer_class = ContactSerializer
-    filterset_class = ContactFilterSet
+    filterset_class = ContactApiFilterSet
     sorts = CONTACT_SORTS
     default_sort = "last_name"
     permission_by_method = permissions_by_method(write=Permission.CONTACT_WRITE, delete=Permission.CONTACT_DELETE)
-    create_service = staticmethod(services.contact_create)
-    update_service = staticmethod(services.contact_update)
+    create_service = staticmethod(contact_create_with_qualification)
+    update_service = staticmethod(contact_update_with_qualification)
     delete_service = staticmethod(services.contact_delete)
     instance_keyword = "contact"
 
     def get_queryset(self):
-        return Contact.objects.select_related("account")
+        return Contact.objects.select_related("account", "qualification")

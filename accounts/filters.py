@@ -28,6 +28,8 @@ class AccountFilterSet(django_filters.FilterSet):
 
 
 class ContactFilterSet(django_filters.FilterSet):
+    with_qualification = False
+
     search = django_filters.CharFilter(label="Search", help_text="Name or email contains.")
     account = django_filters.NumberFilter(label="Account", help_text="Account id.")
     lifecycle_stage = django_filters.ChoiceFilter(choices=LifecycleStage.choices, empty_label="Any stage")
@@ -39,5 +41,10 @@ class ContactFilterSet(django_filters.FilterSet):
                 search=(data.get("search") or "").strip(),
                 account=int(data["account"]) if data.get("account") else None,
                 lifecycle_stage=data.get("lifecycle_stage") or "",
-            )
+            ),
+            with_qualification=self.with_qualification,
         )
+
+
+class ContactApiFilterSet(ContactFilterSet):
+    with_qualification = True

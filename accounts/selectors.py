@@ -61,8 +61,10 @@ class ContactFilters:
     lifecycle_stage: str = ""
 
 
-def contact_list(*, filters: ContactFilters) -> QuerySet:
+def contact_list(*, filters: ContactFilters, with_qualification: bool = False) -> QuerySet:
     contacts = Contact.objects.select_related("account")
+    if with_qualification:
+        contacts = contacts.select_related("qualification")  # the API shows the answers lifecycle keeps
     if filters.search:
         contacts = contacts.filter(
             Q(email__icontains=filters.search)

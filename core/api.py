@@ -7,11 +7,12 @@ because the queryset is evaluated inside the scope that `initial()` enters.
 from contextlib import ExitStack
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, permissions, status
+from rest_framework import exceptions, mixins, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.viewsets import GenericViewSet
 
+from core.api_pagination import KeysetPagination
 from core.errors import ApplicationError
 from core.models import ApiKey, Membership
 from core.permissions import Permission
@@ -78,6 +79,41 @@ class TenantViewSetMixin:
 
 class TenantViewSet(TenantViewSetMixin, GenericViewSet):
     pass
+
+
+class TenantModelViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin, TenantViewSet,
+):  # fmt: skip
+    """List, create, retrieve, partial update and delete, each write going through the app's services."""
+
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    pagination_class = KeysetPagination
+    create_service = update_service = delete_service = None
+    instance_keyword = ""
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        instance = type(self).create_service(tenant=self.tenant, **serializer.validated_data)
+        return Response(self.get_serializer(self.presented(instance)).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        instance = type(self).update_service(
+            tenant=self.tenant, **{self.instance_keyword: instance}, **serializer.validated_data
+        )
+        return Response(self.get_serializer(self.presented(instance)).data)
+
+    def presented(self, instance):
+        """The row as the list shows it (a subclass whose queryset annotates values re-reads it)."""
+        return instance
+
+    def destroy(self, request, *args, **kwargs):
+        type(self).delete_service(tenant=self.tenant, **{self.instance_keyword: self.get_object()})
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def exception_handler(exc, context):

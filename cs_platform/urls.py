@@ -5,10 +5,12 @@ from rest_framework.routers import SimpleRouter
 
 from accounts.apis import AccountViewSet, ContactViewSet
 from core import views as core_views
+from lifecycle.apis import DealViewSet
 
 api_router = SimpleRouter(trailing_slash=True)
 api_router.register("accounts", AccountViewSet, basename="account")
 api_router.register("contacts", ContactViewSet, basename="contact")
+api_router.register("deals", DealViewSet, basename="deal")
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -99,8 +99,11 @@ class DealFilters:
     committed: bool | None = None
 
 
-def deal_list(*, filters: DealFilters, pipeline_settings: PipelineSettings) -> QuerySet:
-    deals = Deal.objects.select_related("account", "owner")
+def deals_weighted(*, pipeline_settings: PipelineSettings) -> QuerySet:
+    return with_weights(Deal.objects.select_related("account", "owner"), pipeline_settings)
+
+
+def deal_filter(deals: QuerySet, *, filters: DealFilters) -> QuerySet:
     if filters.search:
         deals = deals.filter(Q(name__icontains=filters.search) | Q(account__name__icontains=filters.search))
     if filters.owner:
@@ -116,7 +119,11 @@ def deal_list(*, filters: DealFilters, pipeline_settings: PipelineSettings) -> Q
     bounds = quarter_bounds(filters.close_quarter)
     if bounds:
         deals = deals.filter(expected_close_date__range=bounds)
-    return with_weights(deals, pipeline_settings)
+    return deals
+
+
+def deal_list(*, filters: DealFilters, pipeline_settings: PipelineSettings) -> QuerySet:
+    return deal_filter(deals_weighted(pipeline_settings=pipeline_settings), filters=filters)
 
 
 @dataclass

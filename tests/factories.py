@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 
 from accounts.models import Account, Cohort, Contact, Note
 from core.models import Membership, Organization, Role
-from lifecycle.models import Deal, DealStage, DealType
+from lifecycle.models import Deal, DealStage, DealType, Task
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -98,3 +98,12 @@ class DealFactory(TenantFactory):
     currency = "USD"
     type = DealType.NEW
     stage = DealStage.OPPORTUNITY
+
+
+class TaskFactory(TenantFactory):
+    class Meta:
+        model = Task
+
+    account = factory.SubFactory(AccountFactory)
+    organization = factory.SelfAttribute("account.organization")
+    title = factory.Sequence(lambda n: f"Follow up {n}")

@@ -9,7 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from core.models import Role
 from core.services import api_key_create
-from tests.factories import AccountFactory, ContactFactory, MembershipFactory, NoteFactory
+from tests.factories import AccountFactory, ContactFactory, DealFactory, MembershipFactory, NoteFactory, TaskFactory
 
 # Routes that belong to no organization by design: signing in, the platform's own pages, the API description.
 NOT_TENANT_ROUTES = {
@@ -56,11 +56,15 @@ def victim(db):
     account = AccountFactory(organization=organization, name="Secret Customer")
     contact = ContactFactory(account=account, email="secret@customer.example")
     NoteFactory(account=account)
+    deal = DealFactory(account=account, name="Secret Deal")
+    task = TaskFactory(account=account, title="Secret task")
     api_key, _ = api_key_create(tenant=None, organization=organization, role=Role.ADMIN, name="victim key")
     return {
         "organization": organization,
         "account": account,
         "contact": contact,
+        "deal": deal,
+        "task": task,
         "membership": admin,
         "api_key": api_key,
     }
@@ -75,6 +79,9 @@ def pk_for(route_name: str, victim: dict) -> int:
         ("api_key", "api_key"),
         ("api:account", "account"),
         ("api:contact", "contact"),
+        ("deal", "deal"),
+        ("api:deal", "deal"),
+        ("task", "task"),
     ):
         if route_name.startswith(prefix):
             return victim[kind].pk
@@ -146,6 +153,7 @@ def test_outsider_api_key_cannot_reach_victim_objects(victim, api_for, other_org
             body = listed.content.decode()
             assert "Secret Customer" not in body
             assert "secret@customer.example" not in body
+            assert "Secret Deal" not in body
     victim_account = victim["account"]
     victim_account.refresh_from_db()
     assert victim_account.name == "Secret Customer"
