@@ -3,7 +3,6 @@
 import json
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
@@ -16,30 +15,12 @@ from accounts.filters import AccountFilterSet, ContactFilterSet
 from accounts.forms import AccountForm, ContactForm, ContactImportForm, NoteForm
 from accounts.models import COHORT_TRAITS, Account, Contact
 from core.decorators import tenant_permission_required
-from core.pagination import InvalidCursor, bounded_count, keyset_paginate, sort_from_param
+from core.list_pages import list_page
 from core.permissions import Permission
 from core.tenancy import tenant_scope
-
-
-def _paginated_list(request, filterset, *, sorts, default_sort):
-    """Shared by the account and contact lists: filter, sort, keyset page, bounded count."""
-    try:
-        sort = sort_from_param(request.GET.get("ordering"), sorts, default_sort)
-    except ValueError:
-        sort = sorts[default_sort]
-    queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-    try:
-        page = keyset_paginate(queryset, sort=sort, cursor=request.GET.get("cursor"), page_size=settings.LIST_PAGE_SIZE)
-    except InvalidCursor:
-        page = keyset_paginate(queryset, sort=sort, cursor=None, page_size=settings.LIST_PAGE_SIZE)
-    return {"page": page, "sort": sort, "total": bounded_count(queryset), "filter": filterset}
-
-
-def _query_without(request, *names: str) -> str:
-    params = request.GET.copy()
-    for name in names:
-        params.pop(name, None)
-    return params.urlencode()
+from lifecycle import selectors as lifecycle_selectors
+from lifecycle.forms import QualificationForm, StageChangeForm, TaskForm
+from lifecycle.services import pipeline_settings_get
 
 
 @tenant_permission_required(Permission.VIEW)
@@ -81,18 +62,9 @@ def dashboard(request, org_slug: str) -> HttpResponse:
     )
 
 
-def _list_page(request, filterset, *, sorts, default_sort: str, template: str, rows_template: str, **extra):
-    """A list page, or only its rows when htmx asks (filtering and paging swap the table in place)."""
-    context = _paginated_list(request, filterset, sorts=sorts, default_sort=default_sort)
-    context["export_query"] = _query_without(request, "cursor", "ordering")
-    context["is_filtered"] = any(request.GET.get(name) for name in filterset.filters)
-    context.update(extra)
-    return render(request, rows_template if request.headers.get("HX-Request") else template, context)
-
-
 @tenant_permission_required(Permission.VIEW)
 def account_list(request, org_slug: str) -> HttpResponse:
-    return _list_page(
+    return list_page(
         request,
         AccountFilterSet(request.GET, queryset=Account.objects.all()),
         sorts=selectors.ACCOUNT_SORTS,
@@ -127,6 +99,7 @@ def _csv_response(request, filename: str, header, rows) -> StreamingHttpResponse
 def account_detail(request, org_slug: str, pk: int) -> HttpResponse:
     account = get_object_or_404(Account.objects.select_related("csm_owner", "ae_owner"), pk=pk)
     contacts = list(account.contacts.order_by("last_name", "id")[:51])
+    pipeline_settings = pipeline_settings_get(organization=request.tenant.organization)
     return render(
         request,
         "accounts/account_detail.html",
@@ -137,6 +110,12 @@ def account_detail(request, org_slug: str, pk: int) -> HttpResponse:
             "timeline": selectors.account_timeline(account=account),
             "note_form": NoteForm(),
             "today": timezone.localdate(),
+            "deals": lifecycle_selectors.account_deals(account_id=account.pk, pipeline_settings=pipeline_settings),
+            "plans": lifecycle_selectors.onboarding_plans_of(account_id=account.pk),
+            "tasks": lifecycle_selectors.account_open_tasks(account_id=account.pk),
+            "task_form": TaskForm(organization=request.tenant.organization),
+            "cohort_path": lifecycle_selectors.account_cohort_path(account_id=account.pk),
+            "stage_history": lifecycle_selectors.account_stage_history(account_id=account.pk),
         },
     )
 
@@ -213,7 +192,7 @@ def account_lookup(request, org_slug: str) -> HttpResponse:
 
 @tenant_permission_required(Permission.VIEW)
 def contact_list(request, org_slug: str) -> HttpResponse:
-    return _list_page(
+    return list_page(
         request,
         ContactFilterSet(request.GET, queryset=Contact.objects.all()),
         sorts=selectors.CONTACT_SORTS,
@@ -232,9 +211,35 @@ def contact_export(request, org_slug: str) -> StreamingHttpResponse:
 
 @tenant_permission_required(Permission.VIEW)
 def contact_detail(request, org_slug: str, pk: int) -> HttpResponse:
-    contact = get_object_or_404(Contact.objects.select_related("account"), pk=pk)
+    contact = get_object_or_404(Contact.objects.select_related("account", "owner"), pk=pk)
+    return render_contact_page(request, contact)
+
+
+def render_contact_page(request, contact: Contact, *, stage_form=None, qualification_form=None, status: int = 200):
+    """The contact page; the lifecycle views re-render it with their form's errors when a move is refused."""
+
+    pipeline_settings = pipeline_settings_get(organization=request.tenant.organization)
+    lifecycle = lifecycle_selectors.contact_lifecycle(
+        contact=contact, evangelist_enabled=pipeline_settings.evangelist_enabled
+    )
+    if stage_form is None:
+        first_next = lifecycle.next_stages[0][0] if lifecycle.next_stages else contact.lifecycle_stage
+        stage_form = StageChangeForm(initial={"lifecycle_stage": first_next})
     history = selectors.object_history(object_type="contact", object_id=contact.pk)
-    return render(request, "accounts/contact_detail.html", {"contact": contact, "history": history})
+    return render(
+        request,
+        "accounts/contact_detail.html",
+        {
+            "contact": contact,
+            "history": history,
+            "lifecycle": lifecycle,
+            "stage_form": stage_form,
+            "qualification_form": qualification_form or QualificationForm(instance=lifecycle.qualification),
+            "may_correct": request.tenant.can(Permission.STAGE_CORRECT),
+            "next_values": [value for value, _ in lifecycle.next_stages],
+        },
+        status=status,
+    )
 
 
 def _contact_form_view(request, org_slug: str, contact: Contact | None) -> HttpResponse:

@@ -26,3 +26,12 @@ class MemberRoleForm(forms.Form):
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="Where the key is used, for example 'Product usage sync'.")
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER, help_text="What the key may do.")
+
+
+def form_add_service_errors(form: forms.Form, exc) -> None:
+    """A service's ValidationError onto the form: beside the field it names, or above the form for the rest."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)

@@ -20,6 +20,7 @@ api_urlpatterns = [
 
 organization_urlpatterns = [
     path("", include("accounts.urls")),
+    path("", include("lifecycle.urls")),
     path("settings/", include("core.urls")),
 ]
 

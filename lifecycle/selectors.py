@@ -410,11 +410,12 @@ def unread_notification_count(*, user) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
-def onboarding_plans_of(*, account_id: int) -> list[OnboardingPlan]:
-    """The account's onboarding plans with their tasks and progress (two queries)."""
-    plans = list(
-        OnboardingPlan.objects.filter(account_id=account_id).select_related("deal", "csm").order_by("-created_at")
-    )
+def onboarding_plans_of(*, account_id: int, deal_id: int | None = None) -> list[OnboardingPlan]:
+    """The account's onboarding plans (or one deal's) with their tasks and progress (two queries)."""
+    plans = OnboardingPlan.objects.filter(account_id=account_id).select_related("deal", "csm").order_by("-created_at")
+    if deal_id is not None:
+        plans = plans.filter(deal_id=deal_id)
+    plans = list(plans)
     tasks_by_plan: dict[int, list[Task]] = {plan.pk: [] for plan in plans}
     for task in Task.objects.filter(onboarding_plan__in=plans).select_related("assignee").order_by("position", "id"):
         tasks_by_plan[task.onboarding_plan_id].append(task)
@@ -433,4 +434,59 @@ def account_open_tasks(*, account_id: int) -> list[Task]:
         .exclude(status=Task.Status.CANCELLED)
         .select_related("assignee")
         .order_by("status", F("due_date").asc(nulls_last=True), "id")[:50]
+    )
+
+
+@dataclass
+class ContactLifecycle:
+    """What the contact page shows about the lifecycle: where the contact is, where it may go, and its history."""
+
+    stages: list[tuple[str, str, str]]  # (value, label, "done" | "current" | "todo") along the funnel
+    next_stages: list[tuple[str, str]]
+    qualification: object
+    history: list[LifecycleStageChange]
+    unresponsive_suggested: bool
+
+
+def contact_lifecycle(*, contact: Contact, evangelist_enabled: bool) -> ContactLifecycle:
+    from lifecycle.models import ContactQualification
+    from lifecycle.rules import STAGE_RANK
+    from lifecycle.services import unresponsive_suggested
+
+    path = [S for S in FUNNEL_STAGES if S != LifecycleStage.PRODUCT_QUALIFIED_LEAD]
+    if contact.lifecycle_stage == LifecycleStage.PRODUCT_QUALIFIED_LEAD:
+        path[path.index(LifecycleStage.MARKETING_QUALIFIED_LEAD)] = LifecycleStage.PRODUCT_QUALIFIED_LEAD
+    if evangelist_enabled or contact.lifecycle_stage == LifecycleStage.EVANGELIST:
+        path.append(LifecycleStage.EVANGELIST)
+    current_rank = STAGE_RANK.get(contact.lifecycle_stage, -1)
+    stages = []
+    for stage in path:
+        if stage == contact.lifecycle_stage:
+            state = "current"
+        elif STAGE_RANK[stage] < current_rank:
+            state = "done"
+        else:
+            state = "todo"
+        stages.append((stage, LifecycleStage(stage).label, state))
+    next_stages = [
+        (stage, LifecycleStage(stage).label)
+        for stage in NEXT_STAGES[contact.lifecycle_stage]
+        if stage != LifecycleStage.EVANGELIST or evangelist_enabled
+    ]
+    if contact.lifecycle_stage != LifecycleStage.OTHER:
+        next_stages.append((LifecycleStage.OTHER, LifecycleStage.OTHER.label))
+    return ContactLifecycle(
+        stages=stages,
+        next_stages=next_stages,
+        qualification=ContactQualification.objects.filter(contact=contact).first(),
+        history=list(contact_stage_history(contact=contact)),
+        unresponsive_suggested=unresponsive_suggested(contact=contact),
+    )
+
+
+def account_deals(*, account_id: int, pipeline_settings: PipelineSettings) -> list[Deal]:
+    return list(
+        with_weights(Deal.objects.filter(account_id=account_id).select_related("owner"), pipeline_settings).order_by(
+            F("closed_at").desc(nulls_first=True), "expected_close_date", "id"
+        )[:20]
     )

@@ -8,6 +8,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from core.models import Role
+from lifecycle.models import OnboardingStepTemplate
 from core.services import api_key_create
 from tests.factories import AccountFactory, ContactFactory, DealFactory, MembershipFactory, NoteFactory, TaskFactory
 
@@ -58,6 +59,7 @@ def victim(db):
     NoteFactory(account=account)
     deal = DealFactory(account=account, name="Secret Deal")
     task = TaskFactory(account=account, title="Secret task")
+    step = OnboardingStepTemplate.objects.with_scopes_disabled().create(organization=organization, title="Secret step")
     api_key, _ = api_key_create(tenant=None, organization=organization, role=Role.ADMIN, name="victim key")
     return {
         "organization": organization,
@@ -65,6 +67,7 @@ def victim(db):
         "contact": contact,
         "deal": deal,
         "task": task,
+        "onboarding_step": step,
         "membership": admin,
         "api_key": api_key,
     }
@@ -82,6 +85,7 @@ def pk_for(route_name: str, victim: dict) -> int:
         ("deal", "deal"),
         ("api:deal", "deal"),
         ("task", "task"),
+        ("onboarding_step", "onboarding_step"),
     ):
         if route_name.startswith(prefix):
             return victim[kind].pk

@@ -88,3 +88,28 @@ def short_date(day) -> str:
     if not day:
         return "—"
     return f"{day.day} {day:%b %Y}"
+
+
+ACTION_PHRASES = {
+    "deal.created": "opened deal",
+    "deal.updated": "changed deal",
+    "deal.stage_changed": "moved deal",
+    "deal.committed": "committed deal",
+    "deal.deleted": "deleted deal",
+    "account.handoff_completed": "completed the handoff to the CSM of",
+    "contact.stage_changed": "moved the lifecycle stage of",
+    "contact.stage_corrected": "corrected the lifecycle stage of",
+    "contact.qualified": "recorded qualification answers for",
+    "task.created": "added task",
+    "task.completed": "completed task",
+    "task.reopened": "reopened task",
+    "onboarding.completed": "completed",
+    "onboarding.cancelled": "cancelled",
+}
+
+
+@register.filter
+def action_phrase(entry) -> str:
+    """ "moved deal Bluefin_Premium_New_Q12027": the timeline's sentence for an audit entry it has no special case for."""
+    phrase = ACTION_PHRASES.get(entry.action, entry.action.replace(".", " ").replace("_", " "))
+    return f"{phrase} {entry.object_repr}"
