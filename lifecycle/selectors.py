@@ -306,7 +306,7 @@ def contact_stage_history(*, contact: Contact, limit: int = 50) -> QuerySet:
     return LifecycleStageChange.objects.filter(contact=contact).select_related("changed_by")[:limit]
 
 
-def account_stage_history(*, account_id: int, limit: int = 30) -> QuerySet:
+def account_stage_history(*, account_id: int, limit: int = 12) -> QuerySet:
     return LifecycleStageChange.objects.filter(account_id=account_id).select_related("contact")[:limit]
 
 

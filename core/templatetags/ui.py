@@ -77,6 +77,8 @@ def days_from(day, today) -> str:
         return "today"
     if delta == 1:
         return "tomorrow"
+    if delta == -1:
+        return "yesterday"
     if delta > 1:
         return f"in {delta} days"
     return f"{-delta} days ago"
@@ -110,6 +112,6 @@ ACTION_PHRASES = {
 
 @register.filter
 def action_phrase(entry) -> str:
-    """ "moved deal Bluefin_Premium_New_Q12027": the timeline's sentence for an audit entry it has no special case for."""
+    """"moved deal Bluefin_Premium_New_Q12027": the timeline sentence for an entry without a special case."""
     phrase = ACTION_PHRASES.get(entry.action, entry.action.replace(".", " ").replace("_", " "))
     return f"{phrase} {entry.object_repr}"

@@ -7,15 +7,28 @@ import pytest
 
 from core.models import Role
 from core.permissions import PERMISSION_LABELS, ROLE_PERMISSIONS, Permission
-from tests.factories import AccountFactory, ContactFactory
+from tests.factories import AccountFactory, ContactFactory, DealFactory, TaskFactory
 
 ALL_ROLES = list(Role.values)
+
+
+# Who may set PQL or correct a stage backwards is decided inside the stage move (the same form for everyone):
+# a role without the permission gets the move refused with the reason, 400, and the stage stays.
+STAGE_RULE_PERMISSIONS = {
+    Permission.STAGE_SET_PQL: ("lead", "productqualifiedlead", "", "Customer success sets Product Qualified Lead"),
+    Permission.STAGE_CORRECT: ("salesqualifiedlead", "lead", "Imported wrongly", "is a correction"),
+}
 
 
 def ui_request(permission: Permission, client, org, account, contact):
     """One browser endpoint guarded by each permission: (method, url, data)."""
     base = f"/o/{org.slug}"
+    deal = DealFactory(account=account)
+    task = TaskFactory(account=account)
     return {
+        Permission.DEAL_WRITE: ("get", f"{base}/deals/new/", None),
+        Permission.DEAL_DELETE: ("get", f"{base}/deals/{deal.pk}/delete/", None),
+        Permission.TASK_WRITE: ("post", f"{base}/tasks/{task.pk}/complete/", {}),
         Permission.VIEW: ("get", f"{base}/accounts/", None),
         Permission.ACCOUNT_WRITE: ("get", f"{base}/accounts/{account.pk}/edit/", None),
         Permission.ACCOUNT_DELETE: ("get", f"{base}/accounts/{account.pk}/delete/", None),
@@ -28,7 +41,7 @@ def ui_request(permission: Permission, client, org, account, contact):
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
-@pytest.mark.parametrize("permission", list(Permission))
+@pytest.mark.parametrize("permission", [p for p in Permission if p not in STAGE_RULE_PERMISSIONS])
 def test_browser_enforces_the_matrix(role, permission, org, client_for):
     account = AccountFactory(organization=org)
     contact = ContactFactory(account=account)
@@ -42,12 +55,32 @@ def test_browser_enforces_the_matrix(role, permission, org, client_for):
         assert response.status_code == 403, (role, permission, response.status_code)
 
 
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.CSM, Role.AE, Role.SUPPORT])
+@pytest.mark.parametrize("permission", list(STAGE_RULE_PERMISSIONS))
+def test_stage_rule_permissions_in_the_browser(role, permission, org, client_for):
+    from_stage, to_stage, reason, refusal = STAGE_RULE_PERMISSIONS[permission]
+    contact = ContactFactory(account=AccountFactory(organization=org), lifecycle_stage=from_stage)
+    response = client_for(role).post(
+        f"/o/{org.slug}/contacts/{contact.pk}/stage/", {"lifecycle_stage": to_stage, "stage_change_reason": reason}
+    )
+    contact.refresh_from_db()
+    if permission in ROLE_PERMISSIONS[role]:
+        assert response.status_code == 302, (role, permission, response.status_code)
+        assert contact.lifecycle_stage == to_stage
+    else:
+        assert response.status_code == 400, (role, permission, response.status_code)
+        assert refusal in response.content.decode()
+        assert contact.lifecycle_stage == from_stage
+
+
 API_CASES = {
     Permission.VIEW: ("get", "/api/v1/accounts/", None),
     Permission.ACCOUNT_WRITE: ("post", "/api/v1/accounts/", {"name": "Quarry Labs", "cohort": "starter"}),
     Permission.ACCOUNT_DELETE: ("delete", "/api/v1/accounts/{account}/", None),
     Permission.CONTACT_WRITE: ("post", "/api/v1/contacts/", {"email": "new@quarry.example"}),
     Permission.CONTACT_DELETE: ("delete", "/api/v1/contacts/{contact}/", None),
+    Permission.DEAL_WRITE: ("post", "/api/v1/deals/", {"account": "{account}", "amount": "5000"}),
+    Permission.DEAL_DELETE: ("delete", "/api/v1/deals/{deal}/", None),
 }
 
 
@@ -56,8 +89,11 @@ API_CASES = {
 def test_api_enforces_the_matrix(role, permission, org, api_for):
     account = AccountFactory(organization=org)
     contact = ContactFactory(account=account)
+    deal = DealFactory(account=account)
     method, url, data = API_CASES[permission]
-    url = url.format(account=account.pk, contact=contact.pk)
+    url = url.format(account=account.pk, contact=contact.pk, deal=deal.pk)
+    if data:
+        data = {key: value.format(account=account.pk) for key, value in data.items()}
     response = getattr(api_for(role), method)(url, data, format="json")
     if permission in ROLE_PERMISSIONS[role]:
         assert response.status_code in (200, 201, 204), (role, permission, response.status_code, response.content)
