@@ -12,6 +12,7 @@ from lifecycle.models import (
     OnboardingStepTemplate,
     PipelineSettings,
 )
+from lifecycle.rules import lost_reason_refusal
 
 
 class DealForm(forms.ModelForm):
@@ -47,9 +48,20 @@ class DealForm(forms.ModelForm):
         self.fields["currency"].required = False
         self.fields["lost_reason"].choices = [("", "—"), *[(reason, reason) for reason in lost_reasons]]
         self.fields["stage"].widget.attrs["data-hints"] = _json_hints()
+        self.lost_reasons = lost_reasons
         if self.instance.pk:
             # The account of a deal does not change; stage moves have their own rules but are editable here too.
             self.fields["account"].disabled = True
+
+    def clean(self):
+        cleaned = super().clean()
+        # Checked here too so the reason's own message shows, not the database constraint's.
+        if cleaned.get("stage") == DealStage.CLOSED_LOST:
+            for field, errors in lost_reason_refusal(
+                lost_reason=cleaned.get("lost_reason", ""), lost_reasons=self.lost_reasons
+            ).items():
+                self.add_error(field, errors)
+        return cleaned
 
 
 def _json_hints() -> str:

@@ -23,8 +23,9 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
 
 from accounts.models import COHORT_ORDER, Cohort, CohortChange, Contact, LifecycleStage
@@ -149,10 +150,19 @@ def pipeline_board(*, deals: QuerySet, pipeline_settings: PipelineSettings) -> l
         .values("stage")
         .annotate(count=Count("id"), amount_sum=Sum("amount"), weighted_sum=Sum("weighted_amount"))
     }
+    # Each column's first cards in one query: number the rows per stage, keep the first few of each.
+    position = Window(
+        RowNumber(),
+        partition_by=[F("stage")],
+        order_by=[F("closed_at").desc(nulls_first=True), F("expected_close_date").asc(nulls_last=True), F("id")],
+    )
+    cards: dict[str, list[Deal]] = {stage: [] for stage in DealStage.values}
+    ranked = deals.annotate(position=position).filter(position__lte=BOARD_CARDS_PER_COLUMN)
+    for deal in ranked.order_by("stage", "position"):
+        cards[deal.stage].append(deal)
     columns = []
     for stage, label in DealStage.choices:
         row = totals.get(stage, {})
-        ordering = ("expected_close_date", "id") if stage in OPEN_DEAL_STAGES else ("-closed_at", "-id")
         columns.append(
             BoardColumn(
                 stage=stage,
@@ -161,7 +171,7 @@ def pipeline_board(*, deals: QuerySet, pipeline_settings: PipelineSettings) -> l
                 count=row.get("count", 0),
                 amount=row.get("amount_sum") or Decimal("0"),
                 weighted=row.get("weighted_sum") or Decimal("0"),
-                deals=list(deals.filter(stage=stage).order_by(*ordering)[:BOARD_CARDS_PER_COLUMN]) if row else [],
+                deals=cards[stage],
             )
         )
     return columns

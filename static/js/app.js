@@ -54,6 +54,52 @@
             scales: { y: { stacked: true, ticks: { callback: (v) => fmt.format(v) }, grid: { color: "#eef0f3" } }, x: { ticks: { maxTicksLimit: 8 }, grid: { display: false } } },
           },
         });
+      } else if (canvas.dataset.chart === "forecast") {
+        const colors = ["#3a5bd9", "#36c2a1", "#d08a11", "#7b4fd6", "#2f8fcb", "#c83a3a", "#7a8597", "#1f8a5b"];
+        new Chart(canvas, {
+          type: "bar",
+          data: {
+            labels: data.labels,
+            datasets: Object.entries(data.series).map(([label, values], i) => ({ label, data: values, backgroundColor: colors[i % colors.length] })),
+          },
+          options: {
+            maintainAspectRatio: false,
+            interaction: { mode: "index", intersect: false },
+            plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${fmt.format(c.parsed.y)}` } } },
+            scales: { x: { stacked: true, grid: { display: false } }, y: { stacked: true, beginAtZero: true, ticks: { callback: (v) => fmt.format(v) }, grid: { color: "#eef0f3" } } },
+          },
+        });
+      } else if (canvas.dataset.chart === "funnel") {
+        new Chart(canvas, {
+          type: "bar",
+          data: { labels: data.labels, datasets: [{ label: "Entered", data: data.entered, backgroundColor: "#3a5bd9", borderRadius: 4 }] },
+          options: {
+            indexAxis: "y",
+            maintainAspectRatio: false,
+            plugins: { legend: { display: false } },
+            scales: { x: { beginAtZero: true, ticks: { precision: 0 }, grid: { color: "#eef0f3" } }, y: { grid: { display: false } } },
+          },
+        });
+      } else if (canvas.dataset.chart === "cohort-moves") {
+        new Chart(canvas, {
+          type: "bar",
+          data: {
+            labels: data.labels,
+            datasets: [
+              { label: "Moves", data: data.moves, backgroundColor: ["#2f8fcb", "#7b4fd6", "#d08a11"], borderRadius: 6, yAxisID: "y" },
+              { label: "Average days", data: data.days, type: "line", borderColor: "#1d2430", backgroundColor: "#1d2430", pointRadius: 4, spanGaps: true, yAxisID: "y1" },
+            ],
+          },
+          options: {
+            maintainAspectRatio: false,
+            plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { label: (c) => c.dataset.yAxisID === "y" ? `${c.parsed.y} moves` : `${c.parsed.y} days on average` } } },
+            scales: {
+              y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "Moves" }, grid: { color: "#eef0f3" } },
+              y1: { beginAtZero: true, position: "right", title: { display: true, text: "Days" }, grid: { display: false } },
+              x: { grid: { display: false } },
+            },
+          },
+        });
       }
     });
   }
