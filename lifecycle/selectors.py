@@ -4,6 +4,7 @@ Each is a fixed number of set-based queries, whatever the number of deals, conta
 """
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -194,7 +195,7 @@ def pipeline_forecast(*, deals: QuerySet, currency: str) -> Forecast:
         open_deals.filter(currency=currency, expected_close_date__isnull=False)
         .annotate(month=TruncMonth("expected_close_date"))
         .order_by()
-        .values("month", "owner__first_name", "owner__last_name", "owner__email")
+        .values("month", "owner_id", "owner__first_name", "owner__last_name", "owner__email")
         .annotate(weighted_sum=Sum("weighted_amount"))
     )
     leftovers = open_deals.order_by().aggregate(
@@ -202,18 +203,15 @@ def pipeline_forecast(*, deals: QuerySet, currency: str) -> Forecast:
         undated=Count("id", filter=Q(expected_close_date__isnull=True, currency=currency)),
     )
 
-    def owner_name(row) -> str:
-        name = f"{row['owner__first_name'] or ''} {row['owner__last_name'] or ''}".strip()
-        return name or row["owner__email"] or "Unassigned"
-
+    labels = _owner_labels(rows)
     months = sorted({row["month"] for row in rows})
     month_keys = [month.strftime("%Y-%m") if isinstance(month, date) else str(month)[:7] for month in months]
-    owners = sorted({owner_name(row) for row in rows})
+    owners = sorted(set(labels.values()), key=str.lower)
     weighted = {owner: [0.0] * len(months) for owner in owners}
     totals = [Decimal("0")] * len(months)
     for row in rows:
         index = months.index(row["month"])
-        weighted[owner_name(row)][index] += float(row["weighted_sum"] or 0)
+        weighted[labels[row["owner_id"]]][index] += float(row["weighted_sum"] or 0)
         totals[index] += row["weighted_sum"] or Decimal("0")
     return Forecast(
         months=month_keys,
@@ -223,6 +221,21 @@ def pipeline_forecast(*, deals: QuerySet, currency: str) -> Forecast:
         other_currency_deals=leftovers["other_currency"],
         undated_deals=leftovers["undated"],
     )
+
+
+def _owner_labels(rows) -> dict[int | None, str]:
+    """Owner id -> the name shown; grouped by id, so two people with one name stay apart (their email tells)."""
+    names: dict[int | None, str] = {}
+    emails: dict[int | None, str] = {}
+    for row in rows:
+        name = f"{row['owner__first_name'] or ''} {row['owner__last_name'] or ''}".strip()
+        names[row["owner_id"]] = (name or row["owner__email"]) if row["owner_id"] else "Unassigned"
+        emails[row["owner_id"]] = row["owner__email"] or ""
+    counts = Counter(names.values())
+    return {
+        owner_id: f"{label} ({emails[owner_id]})" if counts[label] > 1 and emails[owner_id] else label
+        for owner_id, label in names.items()
+    }
 
 
 # --- Lifecycle funnel ------------------------------------------------------------------------------------------
@@ -261,7 +274,7 @@ def lifecycle_funnel(*, start: datetime, end: datetime, owner_id: int | None = N
     """Per owner: how many contacts entered each stage in the period, and how many of those moved on since.
 
     "Moved on" means a later entry into one of the stage's next stages (seed 002's order), so a contact that
-    entered Lead in the period and MQL next month counts as converted. One grouped query.
+    entered Lead in the period and MQL next month counts as converted. One grouped query, one more for "Everyone".
     """
     entries = LifecycleStageChange.objects.filter(
         changed_at__gte=start, changed_at__lt=end, to_stage__in=FUNNEL_STAGES, is_correction=False
@@ -303,11 +316,19 @@ def lifecycle_funnel(*, start: datetime, end: datetime, owner_id: int | None = N
         step.entered, step.advanced = row["entered"], row["advanced_count"]
     result = sorted(by_owner.values(), key=lambda funnel_row: funnel_row.owner.lower())
     if len(result) > 1:
+        # Counted again without the owner: a contact that entered a stage under two owners is one contact.
         total = FunnelRow(None, "Everyone", [FunnelStep(stage, LifecycleStage(stage).label) for stage in FUNNEL_STAGES])
-        for funnel_row in result:
-            for index, step in enumerate(funnel_row.steps):
-                total.steps[index].entered += step.entered
-                total.steps[index].advanced += step.advanced
+        for row in (
+            entries.annotate(advanced=advanced)
+            .order_by()
+            .values("to_stage")
+            .annotate(
+                entered=Count("contact_id", distinct=True),
+                advanced_count=Count("contact_id", distinct=True, filter=Q(advanced=True)),
+            )
+        ):
+            step = total.steps[FUNNEL_STAGES.index(row["to_stage"])]
+            step.entered, step.advanced = row["entered"], row["advanced_count"]
         result.insert(0, total)
     return result
 

@@ -421,3 +421,43 @@ def test_cohort_changes_are_kept_with_dates_and_the_report_times_each_step(ae):
     assert steps["Premium → Enterprise"].moves == 0
     assert report["upgrades"] == 2
     assert report["downgrades"] == 0
+
+
+# --- Selectors behind the reports --------------------------------------------------------------------------------
+
+
+def test_forecast_keeps_two_owners_with_one_name_apart(admin, org):
+    from lifecycle.selectors import deals_weighted, pipeline_forecast
+
+    first = MembershipFactory(organization=org, role=Role.AE, user__first_name="Sam", user__last_name="Lee").user
+    second = MembershipFactory(organization=org, role=Role.AE, user__first_name="Sam", user__last_name="Lee").user
+    for owner in (first, second):
+        DealFactory(account__organization=org, owner=owner, amount=1000, expected_close_date=date(2027, 3, 1))
+    forecast = pipeline_forecast(
+        deals=deals_weighted(pipeline_settings=services.pipeline_settings_get(organization=org)), currency="USD"
+    )
+    assert sorted(forecast.owners) == sorted([f"Sam Lee ({first.email})", f"Sam Lee ({second.email})"])
+    assert all(values == [100.0] for values in forecast.weighted.values())
+
+
+def test_funnel_everyone_counts_a_contact_once_across_owners(admin, org):
+    from lifecycle.selectors import lifecycle_funnel
+
+    owner_a = MembershipFactory(organization=org, role=Role.AE).user
+    owner_b = MembershipFactory(organization=org, role=Role.AE).user
+    start = timezone.now()
+    contact = contact_create(tenant=admin, email="twice@quarry.example", owner=owner_a)
+    services.contact_stage_change(tenant=admin, contact=contact, to_stage=S.LEAD)
+    services.contact_stage_change(tenant=admin, contact=contact, to_stage=S.SUBSCRIBER, reason="Too early")
+    contact_update(tenant=admin, contact=contact, owner=owner_b)
+    services.contact_stage_change(tenant=admin, contact=contact, to_stage=S.LEAD)
+    rows = lifecycle_funnel(start=start - timedelta(minutes=1), end=timezone.now() + timedelta(minutes=1))
+    by_owner = {row.owner_id: row for row in rows}
+    lead = FUNNEL_LEAD_INDEX
+    assert by_owner[owner_a.pk].steps[lead].entered == 1
+    assert by_owner[owner_b.pk].steps[lead].entered == 1
+    assert rows[0].owner == "Everyone"
+    assert rows[0].steps[lead].entered == 1
+
+
+FUNNEL_LEAD_INDEX = 1
