@@ -67,7 +67,7 @@ class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
         fields = [
-            "first_name", "last_name", "email", "title", "account", "lifecycle_stage", "lead_status",
+            "first_name", "last_name", "email", "title", "account", "owner", "lifecycle_stage", "lead_status",
             "activation_outbound", "ffc_tier", "ffc_actions", "ffc_usage", "hubspot_contact_id",
         ]  # fmt: skip
         widgets = {"first_name": forms.TextInput(attrs={"autofocus": True})}
@@ -76,9 +76,20 @@ class ContactForm(forms.ModelForm):
             "activation_outbound": "The first meeting came through outbound campaigns or lead-gen (seed 002).",
         }
 
-    def __init__(self, *args, **kwargs):
+    owner = MemberChoiceField(
+        queryset=None, required=False, label="Owner", help_text="Keeps the lifecycle stage right."
+    )
+
+    def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = Account.objects.all()
+        self.fields["owner"].queryset = organization_member_users(organization=organization)
+        self.fields["owner"].empty_label = "The account's AE"
+        if self.instance.pk:
+            # Stage moves have their rules and their questions: they happen in the contact page's Lifecycle card.
+            del self.fields["lifecycle_stage"]
+        else:
+            self.fields["lifecycle_stage"].help_text = "Where the contact starts; later moves follow seed 002's rules."
         self.fields["lead_status"].choices = [("", "None"), *LeadStatus.choices]
         self.fields["lead_status"].widget.attrs["data-hints"] = json.dumps(
             {str(k): v for k, v in LEAD_STATUS_HELP.items()}

@@ -15,6 +15,7 @@ from accounts.filters import AccountFilterSet, ContactFilterSet
 from accounts.forms import AccountForm, ContactForm, ContactImportForm, NoteForm
 from accounts.models import COHORT_TRAITS, Account, Contact
 from core.decorators import tenant_permission_required
+from core.forms import form_add_service_errors
 from core.list_pages import list_page
 from core.permissions import Permission
 from core.tenancy import tenant_scope
@@ -127,7 +128,7 @@ def account_create(request, org_slug: str) -> HttpResponse:
         try:
             account = services.account_create(tenant=request.tenant, **form.cleaned_data)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, f"Account {account.name} created (codename {account.codename}).")
             return redirect("account_detail", org_slug=org_slug, pk=account.pk)
@@ -144,7 +145,7 @@ def account_edit(request, org_slug: str, pk: int) -> HttpResponse:
         try:
             services.account_update(tenant=request.tenant, account=stored, **form.cleaned_data)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, "Account saved.")
             return redirect("account_detail", org_slug=org_slug, pk=pk)
@@ -246,7 +247,9 @@ def _contact_form_view(request, org_slug: str, contact: Contact | None) -> HttpR
     initial = {}
     if contact is None and request.GET.get("account"):
         initial["account"] = request.GET["account"]
-    form = ContactForm(request.POST or None, instance=contact, initial=initial)
+    form = ContactForm(
+        request.POST or None, instance=contact, initial=initial, organization=request.tenant.organization
+    )
     if request.method == "POST" and form.is_valid():
         try:
             if contact is None:
@@ -257,7 +260,7 @@ def _contact_form_view(request, org_slug: str, contact: Contact | None) -> HttpR
                 contact = services.contact_update(tenant=request.tenant, contact=stored, **form.cleaned_data)
                 messages.success(request, "Contact saved.")
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form_add_service_errors(form, exc)
         else:
             return redirect("contact_detail", org_slug=org_slug, pk=contact.pk)
     return render(

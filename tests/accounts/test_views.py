@@ -202,10 +202,8 @@ def test_account_picker_suggests_matching_accounts_of_this_organization(org, oth
 def test_contact_page_shows_its_history(org, client_for):
     client = client_for(Role.SUPPORT)
     contact = ContactFactory(account=AccountFactory(organization=org), lifecycle_stage="lead")
-    client.post(
-        f"/o/{org.slug}/contacts/{contact.pk}/edit/",
-        {"email": contact.email, "first_name": "Robin", "lifecycle_stage": "marketingqualifiedlead"},
-    )
+    client.post(f"/o/{org.slug}/contacts/{contact.pk}/edit/", {"email": contact.email, "first_name": "Robin"})
+    client.post(f"/o/{org.slug}/contacts/{contact.pk}/stage/", {"lifecycle_stage": "marketingqualifiedlead"})
     page = client.get(f"/o/{org.slug}/contacts/{contact.pk}/").content.decode()
     assert "Lifecycle stage" in page
     assert "<del>lead</del>" in page
