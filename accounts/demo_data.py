@@ -209,3 +209,79 @@ NOTES = (
     "Interested in device agent rollout to 40 more gateways.",
     "Renewal conversation started; budget approved in principle.",
 )
+
+# Qualification answers (lifecycle.models.ContactQualification): the four questions, then the three W's.
+QUALIFICATION_ADOPTION = (
+    "Yes: Node-RED flows read Siemens S7 PLCs and push OEE figures to a Grafana dashboard.",
+    "Two engineers built line-side dashboards and an MQTT bridge for the packaging hall.",
+    "Started last year with a Raspberry Pi per line collecting Modbus data; now on industrial PCs.",
+    "Uses Node-RED to move data from Allen-Bradley PLCs into their historian and MES.",
+    "Only a proof of concept so far: energy metering over MQTT into InfluxDB.",
+    "Replaced a custom Python gateway with Node-RED flows for OPC UA to cloud.",
+)
+QUALIFICATION_SCALE = (
+    "12 instances across 3 plants, 4 developers.",
+    "About 40 edge devices, 2 developers and 6 people editing dashboards.",
+    "5 instances, one automation engineer maintains them all.",
+    "Around 120 gateways in the field; a team of 8 develops flows.",
+    "3 instances today, planning 25 by the end of the year.",
+)
+QUALIFICATION_PRODUCTION = (
+    "Yes, on two production lines; the rest is still in test.",
+    "Yes: shift reports and downtime alerts run on it 24/7.",
+    "Not yet; production rollout is blocked on version control and backups.",
+    "Yes, for energy monitoring; not for control loops.",
+    "Partly: one plant in production, two in pilot.",
+)
+QUALIFICATION_NEXT_YEAR = (
+    "Roll OEE dashboards out to every plant and feed the MES.",
+    "Predictive maintenance on compressors using vibration sensors over MQTT.",
+    "A unified namespace on MQTT, with Node-RED at every line.",
+    "Replace the legacy SCADA reporting with Node-RED dashboards.",
+    "Remote fleet updates for 200 devices without site visits.",
+)
+QUALIFICATION_WHY_CHANGE = (
+    "Unmanaged flows on laptops: no backups, no audit trail, one person knows them.",
+    "Plant IT requires SSO and role-based access before anything goes to production.",
+    "Updating 40 gateways by hand takes a week every release.",
+    "The current SCADA vendor's licence renewal doubled in price.",
+)
+QUALIFICATION_WHY_NOW = (
+    "New line goes live in Q3 and must report OEE from day one.",
+    "Budget for the digitalisation programme must be spent this fiscal year.",
+    "An audit finding requires change control on plant-floor software by year end.",
+    "The engineer who built the flows leaves in two months.",
+)
+QUALIFICATION_WHY_US = (
+    "Device agent and remote snapshots: roll out flows to every gateway from one place.",
+    "Team collaboration and pipelines from dev to production, which they lack today.",
+    "Stays on open-source Node-RED; no lock-in to a SCADA vendor.",
+    "High availability and audit logs tick the plant IT checklist.",
+)
+
+# Deal names for new business and the manual tasks of the demo's "My work".
+DEAL_TOPICS = (
+    "Plant-floor OEE dashboards",
+    "MQTT edge gateway rollout",
+    "PLC data collection",
+    "Fleet management for 50 devices",
+    "Unified namespace pilot",
+    "Energy monitoring",
+    "SCADA reporting replacement",
+    "Second site rollout",
+)
+CSM_TASKS = (
+    "Send QBR deck",
+    "Review usage drop with their automation lead",
+    "Schedule renewal call",
+    "Share the device agent rollout guide",
+    "Check in after the holiday shutdown",
+    "Follow up on support escalation",
+)
+AE_TASKS = (
+    "Follow up on security questionnaire",
+    "Send pricing for the second plant",
+    "Book technical deep-dive with their controls team",
+    "Chase the signed order form",
+    "Introduce the CSM before kickoff",
+)

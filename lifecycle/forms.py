@@ -122,6 +122,9 @@ class PipelineSettingsForm(forms.ModelForm):
             "csm_assignment_rule": "When a deal is committed and the account has no CSM",
         }
         widgets = {"csm_assignment_rule": forms.RadioSelect}
+        help_texts = {
+            "product_name": "Goes before the plan in suggested names: Fleet gives Abc_FleetPremium_Expansion_Q12027.",
+        }
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)

@@ -65,7 +65,7 @@ def pipeline_settings_get(*, organization: Organization) -> PipelineSettings:
     with transaction.atomic():
         pipeline_settings, created = PipelineSettings.objects.get_or_create(
             organization=organization,
-            defaults={"lost_reasons": list(DEFAULT_LOST_REASONS), "product_name": organization.name.replace(" ", "")},
+            defaults={"lost_reasons": list(DEFAULT_LOST_REASONS)},
         )
         if created and not OnboardingStepTemplate.objects.exists():
             OnboardingStepTemplate.objects.bulk_create(
@@ -333,7 +333,8 @@ def deal_name_suggest(*, account: Account, deal_type: str, expected_close_date=N
     """Seed 003's scheme, CustomerName_Product_Expansion_QuarterDue (e.g. ABCTestCompany_Premium_Expansion_Q12027)."""
     customer = "".join(part for part in account.name.title().split() if part.isalnum() or part.isalpha())
     customer = "".join(ch for ch in customer if ch.isalnum()) or "Customer"
-    product = "".join(ch for ch in (product or "") if ch.isalnum()) or Cohort(account.cohort).label
+    # Seed 003's product part names the product and the plan ("FleetPremium"): ours is the product, then the cohort.
+    product = "".join(ch for ch in (product or "") if ch.isalnum()) + Cohort(account.cohort).label
     kind = {DealType.NEW: "New", DealType.EXPANSION: "Expansion", DealType.RENEWAL: "Renewal"}[DealType(deal_type)]
     day = expected_close_date or timezone.localdate()
     return f"{customer}_{product}_{kind}_Q{(day.month - 1) // 3 + 1}{day.year}"
@@ -422,8 +423,9 @@ def deal_update(*, tenant: Tenant, deal: Deal, **values: Any) -> Deal:
         audit_record(tenant=tenant, action="deal.updated", obj=deal, changes=changes, account_id=deal.account_id)
     if committed and not deal.committed:
         deal_commit(tenant=tenant, deal=deal)
+        deal.refresh_from_db()
     if stage != deal.stage or (stage == DealStage.CLOSED_LOST and lost_reason != deal.lost_reason):
-        deal_move(tenant=tenant, deal=deal, to_stage=stage, lost_reason=lost_reason)
+        deal = deal_move(tenant=tenant, deal=deal, to_stage=stage, lost_reason=lost_reason)
     return deal
 
 

@@ -8,8 +8,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from core.models import Role
-from lifecycle.models import OnboardingStepTemplate
 from core.services import api_key_create
+from lifecycle.models import OnboardingStepTemplate
 from tests.factories import AccountFactory, ContactFactory, DealFactory, MembershipFactory, NoteFactory, TaskFactory
 
 # Routes that belong to no organization by design: signing in, the platform's own pages, the API description.

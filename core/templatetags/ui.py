@@ -112,6 +112,6 @@ ACTION_PHRASES = {
 
 @register.filter
 def action_phrase(entry) -> str:
-    """"moved deal Bluefin_Premium_New_Q12027": the timeline sentence for an entry without a special case."""
+    """ "moved deal Bluefin_Premium_New_Q12027": the timeline sentence for an entry without a special case."""
     phrase = ACTION_PHRASES.get(entry.action, entry.action.replace(".", " ").replace("_", " "))
     return f"{phrase} {entry.object_repr}"

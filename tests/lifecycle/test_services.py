@@ -261,8 +261,12 @@ def test_expansion_deals_get_the_seed_003_name(ae):
     deal = services.deal_create(
         tenant=ae, account=account, type=DealType.EXPANSION, expected_close_date=date(2027, 2, 10)
     )
-    product = services.pipeline_settings_get(organization=ae.organization).product_name
-    assert deal.name == f"AbcTestCompany_{product}_Expansion_Q12027"
+    assert deal.name == "AbcTestCompany_Premium_Expansion_Q12027"
+    services.pipeline_settings_update(tenant=ae, product_name="Fleet")
+    suggested = services.deal_create(
+        tenant=ae, account=account, type=DealType.EXPANSION, expected_close_date=date(2027, 11, 30)
+    )
+    assert suggested.name == "AbcTestCompany_FleetPremium_Expansion_Q42027"
     named = services.deal_create(tenant=ae, account=account, type=DealType.EXPANSION, name="Custom name")
     assert named.name == "Custom name"
 

@@ -1,22 +1,50 @@
 """A realistic demo: two organizations, members of every role, hundreds of accounts and their contacts."""
 
+import logging
 import random
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts import demo_data
 from accounts.codenames import MINOR_PLANET_NAMES
-from accounts.models import Account, AccountStatus, Cohort, CohortArrSnapshot, Contact, LeadStatus, LifecycleStage
-from accounts.services import cohort_arr_snapshot_take, note_add
-from core.models import AuditEntry, Organization, Role
+from accounts.models import (
+    COHORT_ORDER,
+    Account,
+    AccountStatus,
+    Cohort,
+    CohortArrSnapshot,
+    CohortChange,
+    Contact,
+    LeadStatus,
+    LifecycleStage,
+)
+from accounts.services import account_update, cohort_arr_snapshot_take, note_add
+from core.models import AuditEntry, Notification, Organization, Role
 from core.services import member_add, organization_create, user_get_or_create
 from core.tenancy import Tenant, tenant_scope
+from cs_platform.celery import app as celery_app
+from lifecycle.models import ContactQualification, Deal, DealStage, DealType, LifecycleStageChange, OnboardingPlan, Task
+from lifecycle.rules import NEXT_STAGES
+from lifecycle.services import (
+    UNRESPONSIVE_NOT_SUGGESTED,
+    deal_commit,
+    deal_create,
+    deal_move,
+    pipeline_settings_get,
+    task_complete,
+    task_create,
+)
 
+User = get_user_model()
 DEMO_ORGANIZATIONS = (
     ("northwind", "Northwind Robotics", "USD", "Europe/Berlin"),
     ("helios", "Helios Analytics", "EUR", "Europe/Amsterdam"),
@@ -46,6 +74,55 @@ STAGE_WEIGHTS = {
     LifecycleStage.EVANGELIST: 1,
     LifecycleStage.OTHER: 5,
 }
+COHORT_LADDER = list(Cohort.values)  # Trial, Starter, Premium, Enterprise: the way up (seed 000)
+# The stage(s) a contact can come from, read off the funnel's forward moves.
+PREVIOUS_STAGES = {
+    stage: tuple(before for before, nexts in NEXT_STAGES.items() if stage in nexts) for stage in LifecycleStage.values
+}
+QUALIFIED_STAGES = (
+    LifecycleStage.SALES_QUALIFIED_LEAD,
+    LifecycleStage.OPPORTUNITY,
+    LifecycleStage.CUSTOMER,
+    LifecycleStage.EVANGELIST,
+)
+OPEN_BOARD = [DealStage.OPPORTUNITY, DealStage.POC_STARTED, DealStage.VALUE_VALIDATED, DealStage.CONTRACT_SENT]
+# Where the demo deals end up, cycled: any prefix of a dozen or more covers the whole board.
+DEAL_STAGE_CYCLE = (
+    DealStage.OPPORTUNITY, DealStage.POC_STARTED, DealStage.VALUE_VALIDATED, DealStage.CONTRACT_SENT,
+    DealStage.CLOSED_WON, DealStage.CLOSED_LOST, DealStage.OPPORTUNITY, DealStage.POC_STARTED,
+    DealStage.VALUE_VALIDATED, DealStage.CONTRACT_SENT, DealStage.OPPORTUNITY, DealStage.CLOSED_WON,
+    DealStage.POC_STARTED, DealStage.CLOSED_LOST, DealStage.VALUE_VALIDATED, DealStage.CONTRACT_SENT,
+    DealStage.OPPORTUNITY, DealStage.POC_STARTED, DealStage.CLOSED_WON, DealStage.OPPORTUNITY,
+)  # fmt: skip
+# Manual tasks: days from today they are due (negative: overdue); the first of each list is done already.
+CSM_TASK_DUE_DAYS = (-9, -3, 0, 0, 2, 4, 11)
+AE_TASK_DUE_DAYS = (-5, -1, 0, 1, 3, 12)
+
+
+@contextmanager
+def demo_notifications_not_emailed() -> Iterator[None]:
+    """Seeding notifies the demo CSMs (commits, wins, tasks); those notifications must not become emails.
+
+    notification_send enqueues deliver_notification_email.delay() on commit. With REDIS_URL set and Redis down,
+    .delay() raises kombu's OperationalError after the data has committed; with the filesystem broker it queues
+    messages a worker would later mail to the demo addresses. So while seeding, Celery runs tasks eagerly (no
+    broker is touched) and each organization marks its notifications emailed before commit, so the eager task's
+    compare-and-set claim finds nothing to send. The in-app notifications stay, unread.
+    """
+    previous = celery_app.conf.task_always_eager
+    # Eager runs still log "Task ... succeeded" each, and the pooled producer Celery takes (unused) makes kombu
+    # warn that filesystem:// has no hostname: noise in the command's output, so quiet while seeding.
+    loggers = [logging.getLogger(name) for name in ("celery.app.trace", "kombu.connection")]
+    levels = [logger.level for logger in loggers]
+    celery_app.conf.task_always_eager = True
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = previous
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 class Command(BaseCommand):
@@ -66,14 +143,14 @@ class Command(BaseCommand):
             self._print_logins(password)
             return
         rng = random.Random(seed)
-        with transaction.atomic():
+        with demo_notifications_not_emailed(), transaction.atomic():
             organizations = []
             for index, (slug, name, currency, zone) in enumerate(DEMO_ORGANIZATIONS):
                 organization = organization_create(slug=slug, name=name, default_currency=currency)
                 organization.timezone = zone
                 organization.save(update_fields=["timezone"])
                 count = accounts if index == 0 else max(accounts * 2 // 5, 10)
-                self._seed_organization(organization, password, count, rng)
+                self._seed_organization(organization, password, count, rng, deal_target=40 if index == 0 else 15)
                 organizations.append(organization)
             # The first organization's admin also sees the second one, so the switcher has something to show.
             admin, _ = user_get_or_create(email=f"admin@{slugs[0]}.example")
@@ -81,7 +158,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data created."))
         self._print_logins(password)
 
-    def _seed_organization(self, organization, password, account_count, rng) -> None:
+    def _seed_organization(self, organization, password, account_count, rng, deal_target) -> None:
         members = {}
         for role, (first, last) in MEMBER_NAMES.items():
             user, _ = user_get_or_create(
@@ -105,7 +182,361 @@ class Command(BaseCommand):
             tenant = Tenant(organization=organization, role=Role.CSM, user=members[Role.CSM])
             for account in rng.sample(saved_accounts, min(40, len(saved_accounts))):
                 note_add(tenant=tenant, account=account, body=rng.choice(demo_data.NOTES))
+            self._lifecycle(organization, members, saved_accounts, deal_target, today, rng)
+            # Last, so today's snapshot includes what the won deals added.
             self._arr_history(organization, today, rng)
+
+    def _lifecycle(self, organization, members, accounts, deal_target, today, rng) -> None:
+        """The lifecycle features, lived in: histories, qualification, a pipeline, onboarding, tasks, outreach."""
+        now = timezone.now()
+        ae, csm = members[Role.AE], members[Role.CSM]
+        ae_tenant = Tenant(organization=organization, role=Role.AE, user=ae)
+        csm_tenant = Tenant(organization=organization, role=Role.CSM, user=csm)
+        # Histories first: the services below (a won deal's handoff) append their rows after them.
+        account_born = self._cohort_paths(organization, accounts, now, rng)
+        self._stage_history(organization, accounts, account_born, csm, now, rng)
+        self._qualifications(organization, rng)
+        plans = self._deals(ae_tenant, accounts, deal_target, today, now, rng)
+        self._onboarding_progress(csm_tenant, plans, today, now, rng)
+        self._tasks(ae_tenant, csm_tenant, accounts, today, rng)
+        self._outreach(ae, now, rng)
+        Notification.objects.filter(emailed_at__isnull=True).update(emailed_at=now)  # see demo_notifications_...
+
+    def _cohort_paths(self, organization, accounts, now, rng) -> dict[int, datetime]:
+        """Every account's way to its cohort, one row per step; returns when each account was created.
+
+        Most paying accounts started as a Trial one to two years ago and moved up one cohort at a time; some were
+        sold straight into a paid cohort, some skipped a step, and a few went one cohort too far and came back.
+        """
+        rows, born = [], {}
+        for account in accounts:
+            target = COHORT_ORDER[account.cohort]
+            if target == 0:
+                path = [Cohort.TRIAL]
+                created = now - timedelta(days=rng.randint(5, 120), hours=rng.randint(0, 23))
+            else:
+                start = 0 if rng.random() < 0.8 else rng.randint(1, target)
+                path = COHORT_LADDER[start : target + 1]
+                if len(path) > 2 and rng.random() < 0.15:
+                    path.pop(rng.randrange(1, len(path) - 1))
+                if target < len(COHORT_LADDER) - 1 and rng.random() < 0.08:
+                    path += [COHORT_LADDER[target + 1], COHORT_LADDER[target]]  # upgraded, then downgraded
+                created = now - timedelta(days=rng.randint(max(100, 60 * len(path)), 730), hours=rng.randint(0, 23))
+            moves = self._spread(created, now - timedelta(days=1), len(path) - 1, rng, lean=0.7)
+            changed_by = account.csm_owner_id or account.ae_owner_id
+            for step, (from_cohort, to_cohort, when) in enumerate(
+                zip(["", *path[:-1]], path, [created, *moves], strict=True)
+            ):
+                rows.append(
+                    CohortChange(
+                        organization=organization,
+                        account=account,
+                        from_cohort=from_cohort,
+                        to_cohort=to_cohort,
+                        changed_at=when,
+                        changed_by_id=account.ae_owner_id if step == 0 else changed_by,
+                    )
+                )
+            account.created_at = born[account.pk] = created
+        CohortChange.objects.bulk_create(rows, batch_size=1000)
+        # One UPDATE (a bulk_update's CASE per row is slow on SQLite): each account was created with its first row.
+        first_row = CohortChange.objects.filter(account=OuterRef("pk"), from_cohort="").values("changed_at")[:1]
+        Account.objects.update(created_at=Subquery(first_row))
+        return born
+
+    @staticmethod
+    def _spread(start: datetime, end: datetime, count: int, rng, lean: float = 1.0) -> list[datetime]:
+        """`count` increasing moments between start and end; lean < 1 pulls them towards the end, > 1 the start."""
+        span = (end - start).total_seconds()
+        points = sorted(rng.random() ** lean for _ in range(count))
+        moments, last = [], start
+        for point in points:
+            moment = max(start + timedelta(seconds=span * point), last + timedelta(minutes=30))
+            moments.append(moment)
+            last = moment
+        return moments
+
+    def _stage_path(self, stage: str, rng) -> list[str]:
+        """A forward path to `stage` one step at a time (rules.NEXT_STAGES), from Subscriber or Lead."""
+        if stage == LifecycleStage.OTHER:
+            return [rng.choice((LifecycleStage.SUBSCRIBER, LifecycleStage.LEAD)), LifecycleStage.OTHER]
+        path = [stage]
+        while path[0] not in (LifecycleStage.SUBSCRIBER, LifecycleStage.LEAD):
+            options = PREVIOUS_STAGES[path[0]]
+            # Most SQLs came through marketing; customer success found the product-qualified ones.
+            path.insert(0, options[0] if len(options) == 1 or rng.random() < 0.75 else options[1])
+        if path[0] == LifecycleStage.LEAD and rng.random() < 0.5:
+            path.insert(0, LifecycleStage.SUBSCRIBER)
+        return path
+
+    def _stage_history(self, organization, accounts, account_born, csm, now, rng) -> None:
+        """Each contact's dated way through the funnel, owned by the account's AE (who also owns the contact)."""
+        by_id = {account.pk: account for account in accounts}
+        owners = User.objects.filter(pk__in={account.ae_owner_id for account in accounts})
+        names = {user.pk: user.get_full_name() or user.email for user in owners}
+        rows = []
+        for contact in Contact.objects.only("id", "account_id", "lifecycle_stage").order_by("id"):
+            account = by_id[contact.account_id]
+            owner_id = account.ae_owner_id
+            path = self._stage_path(contact.lifecycle_stage, rng)
+            earliest = max(account_born[account.pk], now - timedelta(days=365))
+            # Contacts arrive all year; most of their moves follow within weeks or months, some are recent.
+            created = earliest + (now - earliest) * rng.random() ** 2 * 0.9
+            moves = self._spread(created, now - timedelta(hours=2), len(path) - 1, rng, lean=2.0)
+            for from_stage, to_stage, when in zip(["", *path[:-1]], path, [created, *moves], strict=True):
+                by_csm = to_stage == LifecycleStage.PRODUCT_QUALIFIED_LEAD  # customer success sets PQL
+                rows.append(
+                    LifecycleStageChange(
+                        organization=organization,
+                        contact=contact,
+                        account_id=account.pk,
+                        from_stage=from_stage,
+                        to_stage=to_stage,
+                        owner_id=owner_id,
+                        changed_by_id=csm.pk if by_csm else owner_id,
+                        changed_by_label=csm.get_full_name() if by_csm else names.get(owner_id, ""),
+                        changed_at=when,
+                    )
+                )
+        LifecycleStageChange.objects.bulk_create(rows, batch_size=1000)
+        # Three UPDATEs rather than a bulk_update (a CASE per row, slow on SQLite): each contact is owned by its
+        # account's AE, was created with its first history row, and an Opportunity has its deal open.
+        first_row = LifecycleStageChange.objects.filter(contact=OuterRef("pk"), from_stage="").values("changed_at")[:1]
+        ae_owner = Account.objects.filter(pk=OuterRef("account_id")).values("ae_owner_id")[:1]
+        Contact.objects.update(owner_id=Subquery(ae_owner), created_at=Subquery(first_row))
+        Contact.objects.filter(lifecycle_stage=LifecycleStage.OPPORTUNITY).update(lead_status=LeadStatus.OPEN_DEAL)
+
+    def _qualifications(self, organization, rng) -> None:
+        """The four qualifying answers for every SQL and beyond; the three W's from Opportunity on."""
+        rows = []
+        for contact in Contact.objects.filter(lifecycle_stage__in=QUALIFIED_STAGES).order_by("id"):
+            three_ws = contact.lifecycle_stage != LifecycleStage.SALES_QUALIFIED_LEAD
+            rows.append(
+                ContactQualification(
+                    organization=organization,
+                    contact=contact,
+                    adoption=rng.choice(demo_data.QUALIFICATION_ADOPTION),
+                    scale=rng.choice(demo_data.QUALIFICATION_SCALE),
+                    production_use=rng.choice(demo_data.QUALIFICATION_PRODUCTION),
+                    next_year_plans=rng.choice(demo_data.QUALIFICATION_NEXT_YEAR),
+                    why_change=rng.choice(demo_data.QUALIFICATION_WHY_CHANGE) if three_ws else "",
+                    why_now=rng.choice(demo_data.QUALIFICATION_WHY_NOW) if three_ws else "",
+                    why_us=rng.choice(demo_data.QUALIFICATION_WHY_US) if three_ws else "",
+                )
+            )
+        ContactQualification.objects.bulk_create(rows, batch_size=1000)
+
+    def _deal_plan(self, account, today, rng) -> tuple[str, Decimal, date | None, str]:
+        """Type, amount, expected close date and name (blank: the service's suggestion) of a deal on `account`."""
+        arr = int(account.arr)
+        renewing_soon = account.renewal_date is not None and (account.renewal_date - today).days <= 150
+        if account.cohort != Cohort.TRIAL and renewing_soon and rng.random() < 0.6:
+            amount = int(round(arr * rng.uniform(1.0, 1.1), -2))
+            return DealType.RENEWAL, Decimal(amount), account.renewal_date, ""
+        if account.cohort != Cohort.TRIAL and rng.random() < 0.4:
+            amount = max(1_200, int(round(arr * rng.uniform(0.15, 0.5), -2)))
+            return DealType.EXPANSION, Decimal(amount), today + timedelta(days=rng.randint(10, 180)), ""
+        # New business: a Trial converting, or a new site or team of a paying account.
+        low, high = ARR_RANGES[rng.choice((Cohort.STARTER, Cohort.STARTER, Cohort.PREMIUM))]
+        if account.cohort in (Cohort.PREMIUM, Cohort.ENTERPRISE):
+            low, high = ARR_RANGES[Cohort.PREMIUM]
+        name = f"{account.name}: {rng.choice(demo_data.DEAL_TOPICS)}"
+        return (
+            DealType.NEW,
+            Decimal(rng.randrange(low, high + 1, 100)),
+            today + timedelta(days=rng.randint(10, 180)),
+            name,
+        )
+
+    @staticmethod
+    def _deal_route(deal_type: str, target: str, rng) -> list[str]:
+        """The moves from Opportunity to `target`: new business earns every stage, the others skip the POC."""
+        if target == DealStage.CLOSED_WON:
+            last = DealStage.CONTRACT_SENT
+        elif target == DealStage.CLOSED_LOST:
+            last = rng.choice(OPEN_BOARD[:3])
+        else:
+            last = target
+        route = OPEN_BOARD[1 : OPEN_BOARD.index(last) + 1]
+        if deal_type != DealType.NEW:
+            route = [stage for stage in route if stage != DealStage.POC_STARTED]
+        return [*route, target] if target in (DealStage.CLOSED_WON, DealStage.CLOSED_LOST) else route
+
+    def _deals(self, ae_tenant, accounts, deal_target, today, now, rng) -> list[OnboardingPlan]:
+        """A pipeline across the whole board, worked by the AE through the services; ~5 deals committed.
+
+        Returns every onboarding plan (the commits' and the wins'), their schedules moved back to the commit day.
+        """
+        lost_reasons = pipeline_settings_get(organization=ae_tenant.organization).lost_reasons
+        active = [account for account in accounts if account.status == AccountStatus.ACTIVE]
+        # Accounts whose contacts are at Opportunity come first: their open deal is why they are there.
+        with_opportunity = set(
+            Contact.objects.filter(lifecycle_stage=LifecycleStage.OPPORTUNITY).values_list("account_id", flat=True)
+        )
+        rng.shuffle(active)
+        active.sort(key=lambda account: account.pk not in with_opportunity)
+        chosen = active[: min(deal_target, len(accounts) * 3 // 5, len(active))]
+        open_committable = []
+        for index, account in enumerate(chosen):
+            target = DEAL_STAGE_CYCLE[index % len(DEAL_STAGE_CYCLE)]
+            deal_type, amount, close, name = self._deal_plan(account, today, rng)
+            if target in (DealStage.CLOSED_WON, DealStage.CLOSED_LOST):
+                close = today - timedelta(days=rng.randint(3, 85))
+            values = {"name": name} if name else {}
+            deal = deal_create(
+                tenant=ae_tenant, account=account, owner=ae_tenant.user, amount=amount, type=deal_type,
+                expected_close_date=close, **values,
+            )  # fmt: skip
+            for stage in self._deal_route(deal_type, target, rng):
+                reason = rng.choice(lost_reasons) if stage == DealStage.CLOSED_LOST else ""
+                deal = deal_move(tenant=ae_tenant, deal=deal, to_stage=stage, lost_reason=reason)
+            if target == DealStage.CLOSED_WON:
+                self._book_win(ae_tenant, deal, today)
+            elif target in (DealStage.VALUE_VALIDATED, DealStage.CONTRACT_SENT):
+                open_committable.append(deal)
+            self._deal_backdate(deal, close, today, now, rng)
+        for deal in rng.sample(open_committable, min(5, max(1, len(open_committable) // 2), len(open_committable))):
+            deal_commit(tenant=ae_tenant, deal=deal)
+            self._commit_backdate(deal, deal.stage_changed_at, now, rng)
+        return list(OnboardingPlan.objects.select_related("deal").order_by("id"))
+
+    @staticmethod
+    def _book_win(ae_tenant, deal, today) -> None:
+        """What finance books after a win: ARR grows (a Trial now pays) or the renewal date moves on a year."""
+        account = Account.objects.get(pk=deal.account_id)
+        if deal.type == DealType.RENEWAL:
+            values = {"renewal_date": (account.renewal_date or today) + timedelta(days=365)}
+        else:
+            arr = account.arr + deal.amount
+            values = {"arr": arr, "mrr": (arr / 12).quantize(Decimal("0.01"))}
+            if account.renewal_date is None:
+                values["renewal_date"] = deal.expected_close_date + timedelta(days=365)
+        account_update(tenant=ae_tenant, account=account, **values)
+
+    def _deal_backdate(self, deal, close, today, now, rng) -> None:
+        """The services stamp every move "now"; a lived-in board has deals that have sat in a stage a while.
+
+        Demo-only backdating, straight on the rows: closed deals closed on their expected date, open ones
+        entered their stage days or weeks ago, and every deal was opened before that.
+        """
+        if deal.stage in (DealStage.CLOSED_WON, DealStage.CLOSED_LOST):
+            stage_changed_at = closed_at = now - timedelta(days=(today - close).days, hours=rng.randint(0, 8))
+        else:
+            stage_changed_at, closed_at = now - timedelta(days=rng.randint(1, 40), hours=rng.randint(0, 8)), None
+        created_at = stage_changed_at - timedelta(days=rng.randint(7, 60))
+        Deal.objects.filter(pk=deal.pk).update(
+            stage_changed_at=stage_changed_at, closed_at=closed_at, created_at=created_at
+        )
+        deal.stage_changed_at, deal.closed_at, deal.created_at = stage_changed_at, closed_at, created_at
+        if deal.stage == DealStage.CLOSED_WON:
+            self._commit_backdate(deal, stage_changed_at - timedelta(days=rng.randint(2, 12)), now, rng)
+            self._handoff_backdate(deal, closed_at, now)
+
+    @staticmethod
+    def _handoff_backdate(deal, closed_at, now) -> None:
+        """The handoff promoted the account's contacts (and a Trial's cohort) "now": date those rows at the win,
+        after each one's earlier history, so the funnel and cohort reports count them when they happened."""
+        for model, key in ((LifecycleStageChange, "contact_id"), (CohortChange, "account_id")):
+            for change in model.objects.filter(account_id=deal.account_id, changed_at__gt=now):
+                before = model.objects.filter(**{key: getattr(change, key)}, changed_at__lte=now).aggregate(
+                    latest=Max("changed_at")
+                )["latest"]
+                when = max(closed_at, before + timedelta(minutes=5)) if before else closed_at
+                model.objects.filter(pk=change.pk).update(changed_at=min(when, now))
+
+    @staticmethod
+    def _commit_backdate(deal, committed_at, now, rng) -> None:
+        """Moves a commitment (and its onboarding plan's schedule) back to when the AE committed."""
+        committed_at = min(committed_at + timedelta(hours=rng.randint(1, 20)), now)
+        days_back = (now - committed_at).days
+        Deal.objects.filter(pk=deal.pk).update(committed_at=committed_at)
+        plan = OnboardingPlan.objects.get(deal_id=deal.pk)
+        OnboardingPlan.objects.filter(pk=plan.pk).update(created_at=committed_at)
+        tasks = list(plan.tasks.all())
+        for task in tasks:
+            task.due_date -= timedelta(days=days_back)
+            task.created_at = committed_at
+        Task.objects.bulk_update(tasks, ["due_date", "created_at"])
+
+    def _onboarding_progress(self, csm_tenant, plans, today, now, rng) -> None:
+        """The CSMs work through their plans: the oldest is finished, the others have their past steps done,
+        except that every second plan has fallen behind on its latest step (overdue in "My work").
+
+        task_complete acts as the plan's CSM; the completion is then dated around the step's due date.
+        """
+        for rank, plan in enumerate(sorted(plans, key=lambda plan: plan.created_at)):
+            tenant = Tenant(organization=csm_tenant.organization, role=Role.CSM, user=plan.csm or csm_tenant.user)
+            steps = list(plan.tasks.order_by("position", "id"))
+            past_due = [task for task in steps if task.due_date < today]
+            if rank == 0 and len(past_due) == len(steps):
+                finished = past_due
+            else:
+                finished = past_due[:-1] if rank % 2 == 0 else past_due
+            for task in finished:
+                task_complete(tenant=tenant, task=task)
+                done_on = task.due_date - timedelta(days=rng.randint(0, 3))
+                completed_at = min(now - timedelta(days=(today - done_on).days, hours=rng.randint(0, 6)), now)
+                Task.objects.filter(pk=task.pk).update(completed_at=completed_at)
+
+    def _tasks(self, ae_tenant, csm_tenant, accounts, today, rng) -> None:
+        """Manual to-dos in "My work": the CSM's and the AE's, some due today or this week, some overdue.
+
+        task_create takes a past due date as it is (nothing to backdate); the first task of each list is done.
+        """
+        csm, ae = csm_tenant.user, ae_tenant.user
+        paying = [account for account in accounts if account.cohort != Cohort.TRIAL] or accounts
+        own = [account for account in paying if account.csm_owner_id == csm.pk] or paying
+        for tenant, titles, due_days, pool in (
+            (csm_tenant, demo_data.CSM_TASKS, CSM_TASK_DUE_DAYS, own),
+            (ae_tenant, demo_data.AE_TASKS, AE_TASK_DUE_DAYS, accounts),
+        ):
+            for index, days in enumerate(due_days):
+                task = task_create(
+                    tenant=tenant,
+                    account=rng.choice(pool),
+                    title=titles[index % len(titles)],
+                    due_date=today + timedelta(days=days),
+                )
+                if index == 0:
+                    task_complete(tenant=tenant, task=task)
+        # One the AE hands to the CSM (which notifies them).
+        task_create(
+            tenant=ae_tenant,
+            account=rng.choice(own),
+            title="Prepare the kickoff call: goals and success criteria",
+            description=f"From {ae.get_full_name()}: their champion expects a call this week.",
+            assignee=csm,
+            due_date=today + timedelta(days=2),
+        )
+
+    def _outreach(self, ae, now, rng) -> None:
+        """The AE's reach-outs to leads: ~10 silent for two weeks or more (Unresponsive is suggested),
+        a few awaiting a reply still, and a few who replied recently."""
+        candidates = list(
+            Contact.objects.filter(
+                owner=ae,
+                lifecycle_stage__in=(
+                    LifecycleStage.LEAD,
+                    LifecycleStage.MARKETING_QUALIFIED_LEAD,
+                    LifecycleStage.SALES_QUALIFIED_LEAD,
+                ),
+            )
+            .exclude(lead_status__in=UNRESPONSIVE_NOT_SUGGESTED)
+            .order_by("id")
+        )
+        rng.shuffle(candidates)
+        silent_count = min(10, (len(candidates) + 1) // 2)
+        silent, rest = candidates[:silent_count], candidates[silent_count:]
+        waiting, replied = rest[: min(4, len(rest) // 2)], rest[min(4, len(rest) // 2) :][:5]
+        for contact in silent + waiting:
+            days = rng.randint(15, 30) if contact in silent else rng.randint(1, 10)
+            contact.last_outreach_at = now - timedelta(days=days, hours=rng.randint(0, 10))
+            contact.lead_status = LeadStatus.ATTEMPTED_TO_CONTACT
+        for contact in replied:
+            contact.last_outreach_at = now - timedelta(days=rng.randint(4, 12), hours=rng.randint(0, 10))
+            contact.last_reply_at = contact.last_outreach_at + timedelta(days=rng.randint(1, 3))
+            contact.lead_status = LeadStatus.CONNECTED
+        Contact.objects.bulk_update(silent + waiting + replied, ["last_outreach_at", "last_reply_at", "lead_status"])
 
     def _accounts(self, organization, count, csms, ae, today, rng) -> list[Account]:
         rows, used_names = [], set()
