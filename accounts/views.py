@@ -266,11 +266,12 @@ def _contact_form_view(request, org_slug: str, contact: Contact | None) -> HttpR
     return render(
         request,
         "accounts/contact_form.html",
-        {"form": form, "contact": contact, "selected_account": _selected_account(form["account"].value())},
+        {"form": form, "contact": contact, "selected_account": selected_account_of(form["account"].value())},
     )
 
 
-def _selected_account(value) -> Account | None:
+def selected_account_of(value) -> Account | None:
+    """The account an account picker holds (its id as posted or initial), for the picker to show it chosen."""
     if not value or not str(value).isdigit():
         return None
     return Account.objects.filter(pk=value).first()

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Account, Contact, LeadStatus
 from accounts.selectors import object_history, organization_member_users
 from accounts.services import contact_update
-from accounts.views import render_contact_page
+from accounts.views import render_contact_page, selected_account_of
 from core.decorators import tenant_permission_required
 from core.forms import form_add_service_errors
 from core.list_pages import list_page
@@ -207,6 +207,7 @@ def _deal_form_view(request, org_slug: str, deal: Deal | None) -> HttpResponse:
         if request.GET.get("type") in DealType.values:
             initial["type"] = request.GET["type"]
         initial["owner"] = request.user.pk if request.tenant.role == "ae" else None
+        initial["currency"] = ""  # empty: the account's currency
     form = DealForm(
         request.POST or None,
         instance=deal,
@@ -229,7 +230,11 @@ def _deal_form_view(request, org_slug: str, deal: Deal | None) -> HttpResponse:
             form_add_service_errors(form, exc)
         else:
             return redirect("deal_detail", org_slug=org_slug, pk=deal.pk)
-    return render(request, "lifecycle/deal_form.html", {"form": form, "deal": deal})
+    return render(
+        request,
+        "lifecycle/deal_form.html",
+        {"form": form, "deal": deal, "selected_account": selected_account_of(form["account"].value())},
+    )
 
 
 @tenant_permission_required(Permission.DEAL_WRITE)
