@@ -104,7 +104,7 @@ class TaskForm(forms.Form):
 
 class PipelineSettingsForm(forms.ModelForm):
     lost_reasons = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 6}), help_text="One reason per line; a lost deal picks one of them."
+        widget=forms.Textarea(attrs={"rows": 8}), help_text="One reason per line; a lost deal picks one of them."
     )
 
     class Meta:
@@ -155,3 +155,4 @@ class OnboardingStepForm(forms.ModelForm):
         model = OnboardingStepTemplate
         fields = ["title", "description", "assignee_role", "due_days"]
         labels = {"due_days": "Due (days after commit)", "assignee_role": "Assigned to"}
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
