@@ -4,9 +4,11 @@ They narrow the queryset they are given, which the caller has already weighted (
 
 import django_filters
 from django.db.models import QuerySet
+from django.utils import timezone
 
+from accounts.selectors import organization_member_users
 from lifecycle.models import DealStage, DealType
-from lifecycle.selectors import QUARTER_PATTERN, DealFilters, deal_filter
+from lifecycle.selectors import QUARTER_PATTERN, DealFilters, deal_filter, quarter_choices
 
 
 class DealFilterSet(django_filters.FilterSet):
@@ -45,3 +47,12 @@ class DealFilterSet(django_filters.FilterSet):
                 committed=data.get("committed"),
             ),
         )
+
+
+def deal_filter_choices(*, organization) -> dict:
+    """What the owner, type and close-quarter menus offer (templates/lifecycle/_deal_filters.html)."""
+    return {
+        "owners": organization_member_users(organization=organization),
+        "quarters": quarter_choices(today=timezone.localdate()),
+        "deal_types": DealType.choices,
+    }

@@ -16,8 +16,7 @@ from accounts.selectors import organization_member_users
 from core.decorators import tenant_permission_required
 from core.permissions import Permission
 from lifecycle import selectors
-from lifecycle.filters import DealFilterSet
-from lifecycle.models import DealType
+from lifecycle.filters import DealFilterSet, deal_filter_choices
 from lifecycle.rules import NEXT_STAGES
 from lifecycle.services import pipeline_settings_get
 
@@ -119,9 +118,7 @@ def pipeline_forecast(request, org_slug: str) -> HttpResponse:
             "left_out": forecast.other_currency_deals + forecast.undated_deals,
             "chart_json": json.dumps(chart),
             "currency": currency,
-            "owners": organization_member_users(organization=organization),
-            "deal_types": DealType.choices,
-            "quarters": selectors.quarter_choices(today=timezone.localdate()),
+            **deal_filter_choices(organization=organization),
             "is_filtered": any(request.GET.get(name) for name in ("owner", "type", "close_quarter")),
             "active_report": "forecast",
         },

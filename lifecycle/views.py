@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account, Contact, LeadStatus
-from accounts.selectors import object_history, organization_member_users
+from accounts.selectors import object_history
 from accounts.services import contact_update
 from accounts.views import render_contact_page, selected_account_of
 from core.decorators import tenant_permission_required
@@ -22,7 +22,7 @@ from core.list_pages import list_page
 from core.notifications import notifications_mark_read
 from core.permissions import Permission
 from lifecycle import selectors, services
-from lifecycle.filters import DealFilterSet
+from lifecycle.filters import DealFilterSet, deal_filter_choices
 from lifecycle.forms import (
     DealForm,
     DealMoveForm,
@@ -61,14 +61,6 @@ def _weighted_deals(request):
     return selectors.deals_weighted(
         pipeline_settings=services.pipeline_settings_get(organization=request.tenant.organization)
     )
-
-
-def _filter_context(request) -> dict:
-    return {
-        "owners": organization_member_users(organization=request.tenant.organization),
-        "quarters": selectors.quarter_choices(today=timezone.localdate()),
-        "deal_types": DealType.choices,
-    }
 
 
 # --- My work ---------------------------------------------------------------------------------------------------
@@ -139,7 +131,7 @@ def pipeline_board(request, org_slug: str) -> HttpResponse:
             "stage_help": DEAL_STAGE_HELP,
             "currency": request.tenant.organization.default_currency,
             "is_filtered": any(request.GET.get(name) for name in ("owner", "type", "close_quarter", "search")),
-            **_filter_context(request),
+            **deal_filter_choices(organization=request.tenant.organization),
         },
     )
 
@@ -154,7 +146,7 @@ def deal_list(request, org_slug: str) -> HttpResponse:
         template="lifecycle/deal_list.html",
         rows_template="lifecycle/_deal_rows.html",
         stage_choices=DealStage.choices,
-        **_filter_context(request),
+        **deal_filter_choices(organization=request.tenant.organization),
     )
 
 
@@ -344,16 +336,18 @@ def task_create(request, org_slug: str, pk: int) -> HttpResponse:
 @require_POST
 @tenant_permission_required(Permission.TASK_WRITE)
 def task_complete(request, org_slug: str, pk: int) -> HttpResponse:
-    task = services.task_complete(tenant=request.tenant, task=get_object_or_404(Task, pk=pk))
-    messages.success(request, f"Done: {task.title}.")
-    return redirect(_next_url(request, reverse("my_work", kwargs={"org_slug": org_slug})))
+    return _task_toggle(request, org_slug, pk, services.task_complete, "Done")
 
 
 @require_POST
 @tenant_permission_required(Permission.TASK_WRITE)
 def task_reopen(request, org_slug: str, pk: int) -> HttpResponse:
-    task = services.task_reopen(tenant=request.tenant, task=get_object_or_404(Task, pk=pk))
-    messages.success(request, f"Reopened: {task.title}.")
+    return _task_toggle(request, org_slug, pk, services.task_reopen, "Reopened")
+
+
+def _task_toggle(request, org_slug: str, pk: int, service, verb: str) -> HttpResponse:
+    task = service(tenant=request.tenant, task=get_object_or_404(Task, pk=pk))
+    messages.success(request, f"{verb}: {task.title}.")
     return redirect(_next_url(request, reverse("my_work", kwargs={"org_slug": org_slug})))
 
 
