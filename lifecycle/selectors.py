@@ -42,7 +42,7 @@ from lifecycle.models import (
     Task,
 )
 from lifecycle.rules import NEXT_STAGES
-from lifecycle.services import UNRESPONSIVE_AFTER, UNRESPONSIVE_NOT_SUGGESTED
+from lifecycle.services import LEAD_STATUS_STAGES, UNRESPONSIVE_AFTER, UNRESPONSIVE_NOT_SUGGESTED
 
 DEAL_SORTS = {
     key.param: key
@@ -425,6 +425,7 @@ def unresponsive_suggestions(*, owner, now: datetime | None = None, limit: int =
         Contact.objects.filter(
             Q(owner=owner) | Q(owner__isnull=True, account__ae_owner=owner),
             last_outreach_at__lte=now - UNRESPONSIVE_AFTER,
+            lifecycle_stage__in=LEAD_STATUS_STAGES,
         )
         .filter(Q(last_reply_at__isnull=True) | Q(last_reply_at__lt=F("last_outreach_at")))
         .exclude(lead_status__in=UNRESPONSIVE_NOT_SUGGESTED)

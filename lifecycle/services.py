@@ -309,10 +309,20 @@ def unresponsive_suggested(*, contact: Contact, now=None) -> bool:
     now = now or timezone.now()
     if contact.last_outreach_at is None or contact.lead_status in UNRESPONSIVE_NOT_SUGGESTED:
         return False
+    if contact.lifecycle_stage not in LEAD_STATUS_STAGES:
+        return False
     replied = contact.last_reply_at is not None and contact.last_reply_at >= contact.last_outreach_at
     return not replied and now - contact.last_outreach_at >= UNRESPONSIVE_AFTER
 
 
+# Seed 002: "For leads who are MQLs or SQLs the Lead status field is used" (and the leads before them).
+LEAD_STATUS_STAGES = (
+    LifecycleStage.SUBSCRIBER,
+    LifecycleStage.LEAD,
+    LifecycleStage.MARKETING_QUALIFIED_LEAD,
+    LifecycleStage.PRODUCT_QUALIFIED_LEAD,
+    LifecycleStage.SALES_QUALIFIED_LEAD,
+)
 UNRESPONSIVE_NOT_SUGGESTED = (
     LeadStatus.UNRESPONSIVE,
     LeadStatus.UNQUALIFIED,
@@ -594,14 +604,30 @@ def handoff_complete(*, tenant: Tenant, deal: Deal) -> None:
         changes={"csm_owner": [None, printable_value(account.csm_owner)], "deal": [None, deal.name]},
         account_id=account.pk,
     )
-    promoted = Contact.objects.filter(account=account).exclude(
-        lifecycle_stage__in=(LifecycleStage.CUSTOMER, LifecycleStage.EVANGELIST, LifecycleStage.OTHER)
+    promoted = list(
+        Contact.objects.filter(account=account)
+        .exclude(lifecycle_stage__in=(LifecycleStage.CUSTOMER, LifecycleStage.EVANGELIST, LifecycleStage.OTHER))
+        .only("pk", "lifecycle_stage", "owner_id", "account_id")
     )
-    for contact in promoted:
-        from_stage = contact.lifecycle_stage
-        contact.lifecycle_stage = LifecycleStage.CUSTOMER
-        contact.save(update_fields=["lifecycle_stage", "updated_at"])
-        stage_change_record(tenant=tenant, contact=contact, from_stage=from_stage, reason=f"Deal {deal.name} won")
+    Contact.objects.filter(pk__in=[contact.pk for contact in promoted]).update(
+        lifecycle_stage=LifecycleStage.CUSTOMER, updated_at=timezone.now()
+    )
+    now = timezone.now()
+    LifecycleStageChange.objects.bulk_create(
+        LifecycleStageChange(
+            organization=tenant.organization,
+            contact=contact,
+            account_id=account.pk,
+            from_stage=contact.lifecycle_stage,
+            to_stage=LifecycleStage.CUSTOMER,
+            owner_id=contact.owner_id or account.ae_owner_id,
+            changed_by=_actor(tenant),
+            changed_by_label=_actor_label(tenant),
+            reason=f"Deal {deal.name} won",
+            changed_at=now,
+        )
+        for contact in promoted
+    )
     if account.csm_owner_id:
         notification_send(
             organization=tenant.organization,

@@ -207,6 +207,10 @@ def test_unresponsive_is_suggested_two_weeks_after_an_unanswered_outreach(ae):
         contact = services.contact_reply_log(tenant=ae, contact=contact)
     assert contact.lead_status == LeadStatus.CONNECTED
     assert not services.unresponsive_suggested(contact=contact, now=start + timedelta(days=30))
+    customer = ContactFactory(
+        account__organization=ae.organization, lifecycle_stage=S.CUSTOMER, last_outreach_at=start
+    )  # lead status is for leads (seed 002): a customer is not "unresponsive"
+    assert not services.unresponsive_suggested(contact=customer, now=start + timedelta(days=30))
 
 
 # --- Deals -------------------------------------------------------------------------------------------------------
