@@ -23,6 +23,7 @@ class Permission(StrEnum):
     TASK_WRITE = "task.write"
     STAGE_SET_PQL = "lifecycle.pql"
     STAGE_CORRECT = "lifecycle.correct"
+    TICKET_WORK = "ticket.work"
     ORGANIZATION_MANAGE = "organization.manage"  # members, API keys, organization settings
 
 
@@ -39,6 +40,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.TASK_WRITE: "Add, complete and reopen tasks",
     Permission.STAGE_SET_PQL: "Mark a contact Product Qualified Lead",
     Permission.STAGE_CORRECT: "Move a contact's lifecycle stage backwards (a correction, with a reason)",
+    Permission.TICKET_WORK: "Open, reply to, comment on, assign and close tickets",
     Permission.ORGANIZATION_MANAGE: "Manage members, API keys and organization settings",
 }
 
@@ -52,7 +54,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     # Seed 002: customer success identifies PQLs from product usage; sales owns the rest of the funnel.
     Role.AE: _EVERYTHING - _ADMIN_ONLY - {Permission.STAGE_SET_PQL},
     # Support creates and corrects contacts from tickets but does not own the account book.
-    Role.SUPPORT: frozenset({Permission.VIEW, Permission.CONTACT_WRITE, Permission.NOTE_ADD, Permission.TASK_WRITE}),
+    Role.SUPPORT: frozenset(
+        {Permission.VIEW, Permission.CONTACT_WRITE, Permission.NOTE_ADD, Permission.TASK_WRITE, Permission.TICKET_WORK}
+    ),
     Role.VIEWER: frozenset({Permission.VIEW}),
 }
 

@@ -6,11 +6,13 @@ from rest_framework.routers import SimpleRouter
 from accounts.apis import AccountViewSet, ContactViewSet
 from core import views as core_views
 from lifecycle.apis import DealViewSet
+from tickets.apis import TicketViewSet
 
 api_router = SimpleRouter(trailing_slash=True)
 api_router.register("accounts", AccountViewSet, basename="account")
 api_router.register("contacts", ContactViewSet, basename="contact")
 api_router.register("deals", DealViewSet, basename="deal")
+api_router.register("tickets", TicketViewSet, basename="ticket")
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -21,6 +23,7 @@ api_urlpatterns = [
 organization_urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("lifecycle.urls")),
+    path("", include("tickets.urls")),
     path("settings/", include("core.urls")),
 ]
 

@@ -9,8 +9,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from core.models import Role
 from core.services import api_key_create
+from core.tenancy import Tenant, tenant_scope
 from lifecycle.models import OnboardingStepTemplate
 from tests.factories import AccountFactory, ContactFactory, DealFactory, MembershipFactory, NoteFactory, TaskFactory
+from tickets.services import ticket_create
 
 # Routes that belong to no organization by design: signing in, the platform's own pages, the API description.
 NOT_TENANT_ROUTES = {
@@ -61,7 +63,15 @@ def victim(db):
     task = TaskFactory(account=account, title="Secret task")
     step = OnboardingStepTemplate.objects.with_scopes_disabled().create(organization=organization, title="Secret step")
     api_key, _ = api_key_create(tenant=None, organization=organization, role=Role.ADMIN, name="victim key")
+    with tenant_scope(organization):
+        ticket = ticket_create(
+            tenant=Tenant(organization=organization, role=Role.ADMIN, user=admin.user),
+            subject="Secret Customer outage",
+            body="Everything is down.",
+            requester_email="secret@customer.example",
+        )
     return {
+        "ticket": ticket,
         "organization": organization,
         "account": account,
         "contact": contact,
@@ -86,6 +96,7 @@ def pk_for(route_name: str, victim: dict) -> int:
         ("api:deal", "deal"),
         ("task", "task"),
         ("onboarding_step", "onboarding_step"),
+        ("message_resend", "ticket"),
     ):
         if route_name.startswith(prefix):
             return victim[kind].pk
@@ -99,6 +110,8 @@ def fill(route_name: str, params: frozenset, victim: dict, pk_override=None) -> 
             kwargs[key] = victim["organization"].slug
         elif key == "pk":
             kwargs[key] = pk_override if pk_override is not None else pk_for(route_name, victim)
+        elif key == "number":
+            kwargs[key] = pk_override if pk_override is not None else victim["ticket"].number
         else:
             raise AssertionError(f"{route_name}: unknown URL parameter '{key}'; teach this test how to fill it")
     return kwargs
@@ -141,13 +154,15 @@ def test_outsider_api_key_cannot_reach_victim_objects(victim, api_for, other_org
     for name, _, params, is_api in tenant_routes():
         if not is_api:
             continue
-        if "pk" in params:
+        if "pk" in params or "number" in params:
             real = reverse(name, kwargs=fill(name, params, victim))
             missing = reverse(name, kwargs=fill(name, params, victim, pk_override=999999))
             for method in ("get", "patch", "delete"):
                 found = getattr(outsider, method)(real, {"name": "Stolen"}, format="json")
                 absent = getattr(outsider, method)(missing, {"name": "Stolen"}, format="json")
-                assert found.status_code == 404, f"{method.upper()} {real} gave {found.status_code}"
+                # 405 for a method the route does not offer comes before any lookup: it tells nothing either.
+                assert found.status_code in (404, 405), f"{method.upper()} {real} gave {found.status_code}"
+                assert found.status_code == absent.status_code
                 # Indistinguishable from an id that exists nowhere: nothing to detect.
                 assert found.json() == absent.json()
         else:
@@ -158,6 +173,7 @@ def test_outsider_api_key_cannot_reach_victim_objects(victim, api_for, other_org
             assert "Secret Customer" not in body
             assert "secret@customer.example" not in body
             assert "Secret Deal" not in body
+            assert "Secret Customer outage" not in body
     victim_account = victim["account"]
     victim_account.refresh_from_db()
     assert victim_account.name == "Secret Customer"

@@ -131,6 +131,8 @@ STORAGES = {
 EMAIL_URL = env_str("EMAIL_URL", "console://" if DEBUG else "smtp://localhost:25")
 globals().update(email_settings(EMAIL_URL))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CS Platform <no-reply@localhost>")
+# The right-hand side of the Message-IDs the inbox sends, so customers' replies thread back to their ticket.
+EMAIL_DOMAIN = env_str("EMAIL_DOMAIN", DEFAULT_FROM_EMAIL.rpartition("@")[2].rstrip(">") or "localhost")
 
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

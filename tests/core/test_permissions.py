@@ -29,6 +29,7 @@ def ui_request(permission: Permission, client, org, account, contact):
         Permission.DEAL_WRITE: ("get", f"{base}/deals/new/", None),
         Permission.DEAL_DELETE: ("get", f"{base}/deals/{deal.pk}/delete/", None),
         Permission.TASK_WRITE: ("post", f"{base}/tasks/{task.pk}/complete/", {}),
+        Permission.TICKET_WORK: ("get", f"{base}/tickets/new/", None),
         Permission.VIEW: ("get", f"{base}/accounts/", None),
         Permission.ACCOUNT_WRITE: ("get", f"{base}/accounts/{account.pk}/edit/", None),
         Permission.ACCOUNT_DELETE: ("get", f"{base}/accounts/{account.pk}/delete/", None),
@@ -81,6 +82,11 @@ API_CASES = {
     Permission.CONTACT_DELETE: ("delete", "/api/v1/contacts/{contact}/", None),
     Permission.DEAL_WRITE: ("post", "/api/v1/deals/", {"account": "{account}", "amount": "5000"}),
     Permission.DEAL_DELETE: ("delete", "/api/v1/deals/{deal}/", None),
+    Permission.TICKET_WORK: (
+        "post",
+        "/api/v1/tickets/",
+        {"subject": "Help", "body": "Down", "requester_email": "a@quarry.example"},
+    ),
 }
 
 

@@ -1,0 +1,105 @@
+"""Reads of the support inbox: the views of the inbox, one ticket's conversation. Constant queries per page."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from core.pagination import SortKey
+from tickets.models import OPEN_STATUSES, Message, Status, Ticket
+
+TICKET_SORTS = {
+    key.param: key
+    for key in (
+        SortKey("sla_due_at", False, nullable=True),
+        SortKey("sla_due_at", True, nullable=True),
+        SortKey("updated_at", True),
+        SortKey("updated_at", False),
+    )
+}
+# "Breaching soon": the next deadline falls within this window (or has passed).
+BREACHING_SOON = timedelta(hours=2)
+
+INBOX_VIEWS = {
+    "unassigned": "Unassigned",
+    "mine": "Mine",
+    "open": "All open",
+    "pending": "Pending customer",
+    "breaching": "Breaching soon",
+    "closed": "Closed",
+}
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    view: str = "open"
+    search: str = ""
+    status: str = ""
+    priority: str = ""
+    topic: str = ""
+    owner: int | None = None
+    account: int | None = None
+    tag: str = ""
+    cohort: str = ""
+
+
+def ticket_list(*, filters: TicketFilters, user, now: datetime | None = None) -> QuerySet:
+    tickets = Ticket.objects.select_related("requester", "owner", "account")
+    now = now or timezone.now()
+    view = filters.view
+    if view == "unassigned":
+        tickets = tickets.filter(status__in=OPEN_STATUSES, owner__isnull=True)
+    elif view == "mine":
+        if user is None or not user.is_authenticated:
+            return tickets.none()  # an API key is nobody's "mine"
+        tickets = tickets.filter(status__in=OPEN_STATUSES, owner=user)
+    elif view == "pending":
+        tickets = tickets.filter(status=Status.PENDING_CUSTOMER)
+    elif view == "breaching":
+        tickets = tickets.filter(status__in=OPEN_STATUSES, sla_due_at__lte=now + BREACHING_SOON)
+    elif view == "closed":
+        tickets = tickets.filter(status=Status.CLOSED)
+    else:
+        tickets = tickets.filter(status__in=OPEN_STATUSES)
+    if filters.search:
+        term = filters.search.lstrip("#")
+        query = Q(subject__icontains=filters.search) | Q(requester__email__icontains=filters.search)
+        if term.isdigit():
+            query |= Q(number=int(term))
+        tickets = tickets.filter(query)
+    if filters.status:
+        tickets = tickets.filter(status=filters.status)
+    if filters.priority:
+        tickets = tickets.filter(priority=filters.priority)
+    if filters.topic:
+        tickets = tickets.filter(topic=filters.topic)
+    if filters.owner:
+        tickets = tickets.filter(owner_id=filters.owner)
+    if filters.account:
+        tickets = tickets.filter(account_id=filters.account)
+    if filters.tag:
+        tickets = tickets.filter(tags__name=filters.tag.strip().lower())
+    if filters.cohort:
+        tickets = tickets.filter(account__cohort=filters.cohort)
+    return tickets
+
+
+def ticket_conversation(*, ticket: Ticket) -> list[Message]:
+    return list(
+        Message.objects.filter(ticket=ticket)
+        .select_related("author", "author_contact")
+        .prefetch_related("attachments", "mentions")
+        .order_by("created_at", "id")
+    )
+
+
+def view_counts(*, user) -> dict[str, int]:
+    """How many tickets wait in the views a member watches (bounded, cheap)."""
+    from django.db.models import Count
+
+    return Ticket.objects.filter(status__in=OPEN_STATUSES).aggregate(
+        unassigned=Count("id", filter=Q(owner__isnull=True)),
+        mine=Count("id", filter=Q(owner=user)),
+        breaching=Count("id", filter=Q(sla_due_at__lte=timezone.now() + BREACHING_SOON)),
+    )

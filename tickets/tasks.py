@@ -1,0 +1,24 @@
+"""Celery entry points of the inbox: thin, idempotent, scoped by core.tasks.TenantTask."""
+
+from datetime import datetime
+
+from celery import shared_task
+
+from core.models import Organization
+from core.tasks import TenantTask
+
+
+@shared_task(base=TenantTask, name="tickets.tasks.sla_breach_check")
+def sla_breach_check(organization: Organization, ticket_id: int, due_at_iso: str) -> bool:
+    """Armed for the exact moment a deadline passes (not an hourly sweep); a stale alarm does nothing."""
+    from tickets.services import sla_breach_record
+
+    return sla_breach_record(ticket_id=ticket_id, due_at=datetime.fromisoformat(due_at_iso))
+
+
+@shared_task(base=TenantTask, name="tickets.tasks.deliver_reply")
+def deliver_reply(organization: Organization, message_id: int) -> str:
+    """Sends a public reply by email once; a failure is kept on the message, which can be resent."""
+    from tickets.services import reply_deliver
+
+    return reply_deliver(message_id=message_id)
