@@ -427,6 +427,15 @@ def sla_breach_record(*, ticket_id: int, due_at) -> bool:
     return True
 
 
+def sla_overdue_unrecorded(*, limit: int = 500) -> list[tuple[int, Any]]:
+    """Open tickets past their deadline with no breach recorded yet (served by the (status, sla_due_at) index)."""
+    return list(
+        Ticket.objects.filter(status__in=OPEN_STATUSES, sla_due_at__lte=timezone.now(), sla_breached_at__isnull=True)
+        .order_by("sla_due_at")
+        .values_list("pk", "sla_due_at")[:limit]
+    )
+
+
 def _support_team(organization: Organization):
     from core.models import Role
 

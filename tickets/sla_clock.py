@@ -49,6 +49,7 @@ def pauses_of(*, ticket: Ticket) -> list[sla.Pause]:
 class TargetStatus:
     name: str  # "First response", "Next response", "Resolution"
     status: sla.SlaStatus
+    met: bool = False  # the event happened (first reply sent, ticket closed): in time or late, says status.breached
 
 
 def ticket_targets(*, ticket: Ticket, now: datetime | None = None) -> list[TargetStatus]:
@@ -74,6 +75,7 @@ def ticket_targets(*, ticket: Ticket, now: datetime | None = None) -> list[Targe
                 pauses=pauses,
                 met_at=ticket.first_response_at,
             ),
+            met=ticket.first_response_at is not None,
         )
     ]
     waiting_since = ticket.last_customer_message_at
@@ -107,6 +109,7 @@ def ticket_targets(*, ticket: Ticket, now: datetime | None = None) -> list[Targe
                     pauses=pauses,
                     met_at=ticket.closed_at,
                 ),
+                met=ticket.closed_at is not None,
             )
         )
     return targets
@@ -117,14 +120,6 @@ def next_deadline(*, ticket: Ticket, now: datetime | None = None) -> datetime | 
     due = [
         target.status.due_at
         for target in ticket_targets(ticket=ticket, now=now)
-        if target.status.due_at is not None and not _met(target, ticket)
+        if target.status.due_at is not None and not target.met
     ]
     return min(due) if due else None
-
-
-def _met(target: TargetStatus, ticket: Ticket) -> bool:
-    if target.name == "First response":
-        return ticket.first_response_at is not None
-    if target.name == "Resolution":
-        return ticket.closed_at is not None
-    return False

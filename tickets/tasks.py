@@ -22,3 +22,19 @@ def deliver_reply(organization: Organization, message_id: int) -> str:
     from tickets.services import reply_deliver
 
     return reply_deliver(message_id=message_id)
+
+
+@shared_task(name="tickets.tasks.sla_breach_sweep")
+def sla_breach_sweep() -> int:
+    """Every minute: records breaches whose own alarm never rang, in every organization."""
+    from core.tenancy import platform_scope, tenant_scope
+    from tickets.services import sla_breach_record, sla_overdue_unrecorded
+
+    recorded = 0
+    with platform_scope():
+        organizations = list(Organization.objects.all())
+    for organization in organizations:
+        with tenant_scope(organization):
+            for ticket_id, due_at in sla_overdue_unrecorded(limit=500):
+                recorded += sla_breach_record(ticket_id=ticket_id, due_at=due_at)
+    return recorded

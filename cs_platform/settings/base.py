@@ -192,6 +192,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.snapshot_arr_by_cohort_for_all_organizations",
         "schedule": crontab(hour=0, minute=15),
     },
+    # Each deadline has its own alarm at the exact moment (tickets.services.sla_refresh); this sweep catches an
+    # alarm a broker lost (a restart, an expired visibility timeout) within the minute.
+    "sla-breach-sweep-every-minute": {
+        "task": "tickets.tasks.sla_breach_sweep",
+        "schedule": 60.0,
+    },
 }
 
 LOGGING = {

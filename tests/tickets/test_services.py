@@ -194,3 +194,15 @@ def test_reassigning_leaves_a_note_in_the_conversation_and_tells_the_new_owner(a
     event = ticket.messages.get(kind=Message.Kind.EVENT)
     assert "I am off next week." in event.body_text
     assert Notification.objects.filter(recipient=colleague.user, text__contains=f"#{ticket.number}").exists()
+
+
+def test_the_sweep_records_a_breach_whose_alarm_was_lost(agent, one_hour_policy, org):
+    from tickets.tasks import sla_breach_sweep
+
+    with time_machine.travel(FRIDAY_1630, tick=False):
+        ticket = open_ticket(agent)
+    with time_machine.travel(ticket.sla_due_at + timedelta(minutes=1), tick=False):
+        assert sla_breach_sweep() == 1
+        assert sla_breach_sweep() == 0  # twice in a row: the second finds nothing left
+    ticket.refresh_from_db()
+    assert ticket.sla_breached_at is not None
