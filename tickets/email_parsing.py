@@ -119,6 +119,7 @@ REFERENCES_LIMIT = 20
 
 _BRACKETED_ID_RE = re.compile(r"<([^<>\s]+)>")
 _BARE_ID_RE = re.compile(r"[^<>\s\"(),;:\\\[\]]+@[^<>\s\"(),;:\\\[\]@]+")
+_STORED_ID_RE = re.compile(r"[^<>\s]+@[^<>\s@]+")
 _DOMAIN_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
@@ -135,6 +136,14 @@ def normalize_message_id(value: str) -> str:
     """The first Message-ID in `value` without angle brackets and whitespace (case kept), or ""."""
     ids = _message_ids(value)
     return ids[0] if ids else ""
+
+
+def _stored_id(value: str) -> str:
+    """A Message-ID given to us as one value ("id@host" or "<id@host>"), or "" when it is anything else."""
+    value = (value or "").strip()
+    if value.startswith("<") and value.endswith(">"):
+        value = value[1:-1]
+    return value if _STORED_ID_RE.fullmatch(value) else ""
 
 
 def make_message_id(domain: str) -> str:
@@ -159,10 +168,10 @@ def reply_headers(
     by single spaces so the generator folds between ids, never inside one. Pass `message_id` (from
     make_message_id) when the caller must store the new id before sending.
     """
-    own_id = normalize_message_id(message_id) or make_message_id(domain)
-    parent = normalize_message_id(last_message_id)
+    own_id = _stored_id(message_id) or make_message_id(domain)
+    parent = _stored_id(last_message_id)
     # Ids come from inbound headers; anything that is not one clean id is dropped rather than written out.
-    known = [normalize_message_id(value) for value in ticket_message_ids]
+    known = [_stored_id(value) for value in ticket_message_ids]
     ids = [value for value in _dedupe(known) if value not in (parent, own_id)]
     if parent:
         ids.append(parent)  # the parent goes last: clients thread on the last reference
@@ -232,7 +241,7 @@ def sanitize_html(html: str) -> str:
     return _SANITIZER.clean(html).strip()
 
 
-_LINE_TAGS = {"br", "div", "li", "tr", "dd", "dt", "address", "section", "article", "header", "footer"}
+_LINE_TAGS = {"div", "li", "tr", "dd", "dt", "address", "section", "article", "header", "footer"}
 _PARAGRAPH_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "hr", "dl"}
 _VOID_TAGS = {"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "embed", "source", "track", "wbr"}
 # What the sanitizer drops with its content is not text either; a void tag has no end to stop skipping at.
@@ -254,7 +263,11 @@ class _TextExtractor(HTMLParser):
         self.stopped = False
 
     def _newline(self, count: int) -> None:
-        self.parts.append("\n" * count)
+        """End the current line (count=1) or paragraph (count=2) unless the output already does."""
+        tail = "".join(self.parts[-2:])
+        missing = count - (len(tail) - len(tail.rstrip("\n")))
+        if self.parts and missing > 0:
+            self.parts.append("\n" * missing)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self.stopped:
@@ -277,7 +290,9 @@ class _TextExtractor(HTMLParser):
                 return
         if tag == "pre":
             self.pre_depth += 1
-        if tag == "li":
+        if tag == "br":
+            self.parts.append("\n")  # every <br> counts: two of them are a blank line
+        elif tag == "li":
             self._newline(1)
             self.parts.append("- ")
         elif tag in ("td", "th"):
@@ -300,7 +315,7 @@ class _TextExtractor(HTMLParser):
             self.pre_depth = max(0, self.pre_depth - 1)
         if tag in _PARAGRAPH_TAGS:
             self._newline(2)
-        elif tag in _LINE_TAGS and tag != "br":
+        elif tag in _LINE_TAGS:
             self._newline(1)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -316,7 +331,7 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
             return
         text = re.sub(r"\s+", " ", data)  # also turns &nbsp; into a plain space
-        if not self.parts or self.parts[-1].endswith("\n"):
+        if not self.parts or self.parts[-1][-1:].isspace():
             text = text.lstrip()
         if text:
             self.parts.append(text)
@@ -373,7 +388,8 @@ def _is_quoted(line: str) -> bool:
 
 def _attribution_length(lines: list[str], index: int) -> int:
     """How many lines the attribution starting at `index` spans (1-3), or 0 when there is none."""
-    if not lines[index].lstrip().startswith(_ATTRIBUTION_STARTS):
+    # Attributions are short; the length check also keeps the regexes cheap on huge one-line bodies.
+    if len(lines[index]) > 400 or not lines[index].lstrip().startswith(_ATTRIBUTION_STARTS):
         return 0
     joined = ""
     for length in range(1, 4):
@@ -524,12 +540,25 @@ def _unfold(value: str) -> str:
     return re.sub(r"\s+", " ", value).strip()
 
 
+def _clean_text(value: str) -> str:
+    """`value` without lone surrogates, which the email package uses for raw 8-bit bytes and no database stores.
+
+    The bytes are decoded like a body without charset: UTF-8 (RFC 6532 headers), else Windows-1252.
+    """
+    if value.isascii():
+        return value
+    try:
+        return _decode_text(value.encode("utf-8", "surrogateescape"), None)
+    except UnicodeError:
+        return value.encode("utf-8", "replace").decode("utf-8")
+
+
 def _raw_header(message: Message, name: str) -> str:
-    """The first `name` header exactly as received (still folded and encoded), or ""."""
+    """The first `name` header as received (still folded and RFC 2047-encoded, 8-bit bytes decoded), or ""."""
     wanted = name.lower()
     for key, value in _safe(lambda: list(message.raw_items()), []):
         if key.lower() == wanted:
-            return str(value)
+            return _clean_text(str(value))
     return ""
 
 
@@ -547,11 +576,14 @@ def _decode_words(raw: str) -> str:
 
 def _header(message: Message, name: str) -> str:
     """The first `name` header decoded and unfolded, or ""."""
-    value = _safe(lambda: message.get(name), None)
-    if value is None:
-        raw = _raw_header(message, name)
-        return _unfold(_decode_words(raw)) if raw else ""
-    return _unfold(_safe(lambda: str(value), "") or _decode_words(_raw_header(message, name)))
+    raw = _raw_header(message, name)
+    if not raw:
+        return ""
+    if not raw.isascii():
+        # Raw 8-bit text: the policy would guess it as UTF-8 with U+FFFD; ours was decoded by _clean_text.
+        return _unfold(_decode_words(raw))
+    value = _safe(lambda: str(message[name]), "")
+    return _unfold(_clean_text(value or _decode_words(raw)))
 
 
 def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
@@ -570,7 +602,11 @@ def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
     pairs = _safe(parsed, None)
     if pairs is None:
         pairs = _safe(fallback, [])
-    return [(_unfold(display), address.strip().lower()) for display, address in pairs if address and address.strip()]
+    return [
+        (_unfold(_clean_text(display)), _clean_text(address).strip().lower())
+        for display, address in pairs
+        if address and address.strip()
+    ]
 
 
 def _date(message: Message) -> datetime | None:
@@ -642,7 +678,7 @@ _EXTENSIONS = {"message/rfc822": ".eml", "message/delivery-status": ".txt", "tex
 
 def _filename(part: Message, content_type: str, number: int) -> str:
     """A safe file name: the sender's without directories and control characters, else "attachment-N.ext"."""
-    name = _safe(lambda: part.get_filename() or "", "")
+    name = _clean_text(_safe(lambda: part.get_filename() or "", ""))
     name = "".join(char for char in _unfold(name).replace("\\", "/").rsplit("/", 1)[-1] if char.isprintable())
     name = name.strip().lstrip(".")  # no hidden files, no "..": the glue may write this name to disk
     if name:

@@ -37,4 +37,5 @@ class TicketFilterSet(django_filters.FilterSet):
                 cohort=data.get("cohort") or "",
             ),
             user=self.request.user if self.request is not None else None,
+            base=queryset,
         )

@@ -44,8 +44,9 @@ class TicketFilters:
     cohort: str = ""
 
 
-def ticket_list(*, filters: TicketFilters, user, now: datetime | None = None) -> QuerySet:
-    tickets = Ticket.objects.select_related("requester", "owner", "account")
+def ticket_list(*, filters: TicketFilters, user, now: datetime | None = None, base: QuerySet | None = None) -> QuerySet:
+    """One inbox view with its filters, narrowing `base` (default: tickets with requester, owner and account)."""
+    tickets = base if base is not None else Ticket.objects.select_related("requester", "owner", "account")
     now = now or timezone.now()
     view = filters.view
     if view == "unassigned":

@@ -100,11 +100,13 @@ class WeeklyHours:
     @classmethod
     def parse(cls, spec: Mapping[str, Sequence[str] | str]) -> WeeklyHours:
         """From {"mon": ["09:00-12:30", "13:30-18:00"], ...}: days missing or empty are closed, "24:00" ends a day."""
-        days: list[tuple[Span, ...]] = [() for _ in DAY_NAMES]
+        days: list[tuple[Span, ...] | None] = [None for _ in DAY_NAMES]
         for key, entries in spec.items():
             matches = [i for i, name in enumerate(DAY_NAMES) if str(key).strip().lower() in (name, name[:3])]
             if not matches:
                 raise ValueError(f"Unknown weekday {key!r} in opening hours (use mon, tue, ... sun)")
+            if days[matches[0]] is not None:  # "mon" and "Monday": one would silently win
+                raise ValueError(f"Weekday {key!r} is given twice in opening hours")
             spans = []
             for entry in [entries] if isinstance(entries, str) else entries:
                 found = _SPAN.match(entry) if isinstance(entry, str) else None
@@ -115,7 +117,7 @@ class WeeklyHours:
                 except ValueError as error:
                     raise ValueError(f"Bad opening hours for {key!r}: {entry!r} ({error})") from None
             days[matches[0]] = tuple(spans)
-        return cls(days=tuple(days))
+        return cls(days=tuple(day or () for day in days))
 
 
 @lru_cache(maxsize=65536)

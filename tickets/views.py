@@ -25,7 +25,9 @@ def inbox(request, org_slug: str) -> HttpResponse:
     view = request.GET.get("view") or "open"
     return list_page(
         request,
-        TicketFilterSet(request.GET, queryset=Ticket.objects.all(), request=request),
+        TicketFilterSet(
+            request.GET, queryset=Ticket.objects.select_related("requester", "owner", "account"), request=request
+        ),
         sorts=selectors.TICKET_SORTS,
         default_sort="sla_due_at" if view != "closed" else "-updated_at",
         template="tickets/inbox.html",

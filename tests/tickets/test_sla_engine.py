@@ -419,6 +419,7 @@ def test_format_duration(seconds: int, text: str) -> None:
         ({"fri": ["9 to 5"]}, "Bad opening hours for 'fri': '9 to 5' (expected HH:MM-HH:MM)"),
         ({"sat": ["24:00-24:00"]}, "Bad opening hours for 'sat': '24:00-24:00'"),
         ({"funday": ["09:00-17:00"]}, "Unknown weekday 'funday'"),
+        ({"mon": "09:00-12:00", "Monday": "13:00-17:00"}, "Weekday 'Monday' is given twice"),
     ],
 )
 def test_bad_weekly_hours(spec: dict, message: str) -> None:

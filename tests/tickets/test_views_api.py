@@ -1,0 +1,139 @@
+"""The inbox pages and /api/v1/tickets/ as agents and integrations use them."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from core.models import Role
+from core.tenancy import Tenant, tenant_scope
+from tests.factories import MembershipFactory
+from tickets import services
+from tickets.models import Message, Status, Ticket
+
+
+def page(response) -> str:
+    return response.content.decode()
+
+
+@pytest.fixture
+def open_ticket(org):
+    def make(subject="Instance will not start", email="robin@quarry.example", **values):
+        admin = MembershipFactory(organization=org, role=Role.ADMIN).user
+        with tenant_scope(org):
+            return services.ticket_create(
+                tenant=Tenant(organization=org, role=Role.ADMIN, user=admin),
+                subject=subject, body="Since this morning.", requester_email=email, **values,
+            )  # fmt: skip
+
+    return make
+
+
+def test_inbox_views_sort_and_filter(org, client_for, open_ticket):
+    agent = client_for(Role.SUPPORT)
+    first = open_ticket("Printer offline", priority="p0")
+    open_ticket("Invoice question", topic="billing")
+    html = page(agent.get(f"/o/{org.slug}/tickets/", {"view": "unassigned"}))
+    assert "Printer offline" in html
+    assert "Invoice question" in html
+    html = page(agent.get(f"/o/{org.slug}/tickets/", {"topic": "billing"}))
+    assert "Invoice question" in html
+    assert "Printer offline" not in html
+    assert "Printer offline" in page(agent.get(f"/o/{org.slug}/tickets/", {"search": f"#{first.number}"}))
+    agent.post(f"/o/{org.slug}/tickets/{first.number}/post/", {"kind": "reply", "body": "On it.", "status": "open"})
+    assert "Printer offline" in page(agent.get(f"/o/{org.slug}/tickets/", {"view": "mine"}))
+    assert "Printer offline" not in page(agent.get(f"/o/{org.slug}/tickets/", {"view": "unassigned"}))
+
+
+def test_replying_takes_ownership_and_a_refused_post_keeps_the_text(org, client_for, open_ticket):
+    agent = client_for(Role.SUPPORT)
+    ticket = open_ticket()
+    empty = agent.post(f"/o/{org.slug}/tickets/{ticket.number}/post/", {"kind": "reply", "body": "   "})
+    assert empty.status_code == 400
+    response = agent.post(f"/o/{org.slug}/tickets/{ticket.number}/post/", {"kind": "comment", "body": "x" * 0})
+    assert response.status_code == 400
+    agent.post(f"/o/{org.slug}/tickets/{ticket.number}/post/", {"kind": "reply", "body": "Try a restart."})
+    html = page(agent.get(f"/o/{org.slug}/tickets/{ticket.number}/"))
+    assert "Try a restart." in html
+    assert agent.user.get_full_name() in html
+    assert Ticket.objects.with_scopes_disabled().get(pk=ticket.pk).owner == agent.user
+
+
+def test_internal_comments_are_marked_and_viewers_cannot_post(org, client_for, open_ticket):
+    agent = client_for(Role.SUPPORT)
+    ticket = open_ticket()
+    agent.post(f"/o/{org.slug}/tickets/{ticket.number}/post/", {"kind": "comment", "body": "Known bug, see #12."})
+    assert "Internal comment · not sent" in page(agent.get(f"/o/{org.slug}/tickets/{ticket.number}/"))
+    viewer = client_for(Role.VIEWER)
+    assert (
+        viewer.post(f"/o/{org.slug}/tickets/{ticket.number}/post/", {"kind": "reply", "body": "x"}).status_code == 403
+    )
+
+
+def test_bulk_close_and_tag(org, client_for, open_ticket):
+    agent = client_for(Role.SUPPORT)
+    one, two = open_ticket("One"), open_ticket("Two")
+    agent.post(f"/o/{org.slug}/tickets/bulk/", {"ticket": [one.number, two.number], "action": "tag", "tag": "Outage"})
+    agent.post(f"/o/{org.slug}/tickets/bulk/", {"ticket": [one.number], "action": "close"})
+    with tenant_scope(org):
+        stored = {ticket.number: ticket for ticket in Ticket.objects.all()}
+        assert stored[one.number].status == Status.CLOSED
+        assert stored[two.number].status == Status.NEW
+        assert list(stored[two.number].tags.values_list("name", flat=True)) == ["outage"]
+
+
+def test_inbox_runs_constant_queries(org, client_for, open_ticket):
+    agent = client_for(Role.SUPPORT)
+
+    def count_queries() -> int:
+        agent.get(f"/o/{org.slug}/tickets/")
+        with CaptureQueriesContext(connection) as queries:
+            assert agent.get(f"/o/{org.slug}/tickets/").status_code == 200
+        return len(queries)
+
+    for index in range(3):
+        open_ticket(f"Ticket {index}", email=f"person{index}@quarry.example")
+    few = count_queries()
+    for index in range(3, 25):
+        open_ticket(f"Ticket {index}", email=f"person{index}@quarry.example")
+    assert count_queries() == few
+
+
+def test_api_creates_lists_and_converses(org, api_for):
+    api = api_for(Role.SUPPORT)
+    created = api.post(
+        "/api/v1/tickets/",
+        {"subject": "Contact form: cannot log in", "body": "Password reset mail never arrives.",
+         "requester_email": "kim@quarry.example", "channel": "contact_form", "priority": "p1"},
+        format="json",
+    )  # fmt: skip
+    assert created.status_code == 201, created.content
+    number = created.json()["id"]
+    assert created.json()["requester"] == "kim@quarry.example"
+    bad = api.post("/api/v1/tickets/", {"subject": "", "requester_email": "nope"}, format="json")
+    assert bad.status_code == 400
+    assert {"subject", "body", "requester_email"} <= set(bad.json())
+    listed = api.get("/api/v1/tickets/", {"priority": "p1"}).json()["results"]
+    assert [ticket["id"] for ticket in listed] == [number]
+    reply = api.post(f"/api/v1/tickets/{number}/messages/", {"kind": "reply", "body": "Check spam."}, format="json")
+    assert reply.status_code == 201
+    conversation = api.get(f"/api/v1/tickets/{number}/messages/").json()
+    assert [message["kind"] for message in conversation] == [Message.Kind.CUSTOMER, Message.Kind.REPLY]
+    closed = api.patch(f"/api/v1/tickets/{number}/", {"status": "closed"}, format="json")
+    assert closed.json()["status"] == "closed"
+    assert api.patch(f"/api/v1/tickets/{number}/", {"priority": "p9"}, format="json").status_code == 400
+
+
+def test_api_ticket_list_runs_constant_queries(org, api_for, open_ticket):
+    api = api_for(Role.VIEWER)
+
+    def count_queries() -> int:
+        api.get("/api/v1/tickets/")
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get("/api/v1/tickets/").status_code == 200
+        return len(queries)
+
+    open_ticket("First", tags=["a"])
+    few = count_queries()
+    for index in range(20):
+        open_ticket(f"Ticket {index}", email=f"p{index}@quarry.example", tags=["b"])
+    assert count_queries() == few
