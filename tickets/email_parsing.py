@@ -119,7 +119,7 @@ REFERENCES_LIMIT = 20
 
 _BRACKETED_ID_RE = re.compile(r"<([^<>\s]+)>")
 _BARE_ID_RE = re.compile(r"[^<>\s\"(),;:\\\[\]]+@[^<>\s\"(),;:\\\[\]@]+")
-_STORED_ID_RE = re.compile(r"[^<>\s]+@[^<>\s@]+")
+_STORED_ID_RE = re.compile(r"[^<>\s\x00-\x1f\x7f]+@[^<>\s\x00-\x1f\x7f@]+")  # nothing that could break a header
 _DOMAIN_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 

@@ -65,6 +65,18 @@ class SupportSettings(TenantModel):
     feature_tracker_url = models.URLField("Public feature tracker", blank=True)
     docs_url = models.URLField("Documentation", blank=True)
     last_ticket_number = models.PositiveIntegerField(default=0)  # numbers are handed out under a row lock
+    # Escalation of bugs (seed 000 "Escalation", seed 003 "bug reports"): a GitHub repository per organization.
+    github_repository = models.CharField("GitHub repository", max_length=140, blank=True, help_text="owner/name")
+    github_api_url = models.URLField("GitHub API", default="https://api.github.com")
+    github_token_sealed = models.TextField(blank=True)  # core.secrets.seal(); never shown again
+    github_webhook_secret_sealed = models.TextField(blank=True)
+    # The shared secret an email provider's inbound webhook signs with (Authorization: Bearer or ?token=).
+    inbound_secret_sealed = models.TextField(blank=True)
+    # Seed 003, "out-of-hours auto-replies": sent once per ticket when it arrives outside business hours.
+    out_of_hours_reply = models.TextField(
+        blank=True,
+        default="Thanks for your message. Our team works {business_hours}; we will answer when we are back.",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization"], name="support_settings_one_per_org")]
@@ -219,3 +231,108 @@ class Attachment(TenantModel):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class Escalation(TenantModel):
+    """A bug raised in the organization's tracker for a ticket; while it is open the ticket cannot close."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="escalations")
+    repository = models.CharField(max_length=140)
+    issue_number = models.PositiveIntegerField()
+    issue_url = models.URLField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "repository", "issue_number", "ticket"], name="escalation_unique_issue"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "repository", "issue_number"], name="escalation_by_issue")]
+
+    def __str__(self) -> str:
+        return f"{self.repository}#{self.issue_number}"
+
+
+class RoutingRule(TenantModel):
+    """Seed 000, "Inbound Support": the topic (and the cohort) decide whether a request stays a ticket."""
+
+    class Action(models.TextChoices):
+        KEEP = "keep", "Keep as a ticket"
+        FORUM = "forum", "Reply with the forum redirect and close as out of scope"
+        FEATURE_TRACKER = "feature_tracker", "Reply with the link to the public feature tracker"
+
+    position = models.PositiveSmallIntegerField(default=0)
+    topic = models.CharField(max_length=20, choices=Topic.choices, blank=True, help_text="Empty: any topic.")
+    cohort = models.CharField(max_length=16, choices=Cohort.choices, blank=True, help_text="Empty: any cohort.")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    reply = models.TextField(blank=True, help_text="Merge fields: {first_name}, {forum_url}, {feature_tracker_url}.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_topic_display() or 'Any topic'} → {self.get_action_display()}"
+
+
+class Macro(TenantModel):
+    """A canned reply; merge fields fill in the ticket's details."""
+
+    name = models.CharField(max_length=100)
+    body = models.TextField(
+        help_text="Merge fields: {first_name}, {ticket_number}, {subject}, {agent_name}, {docs_url}, {forum_url}."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="macro_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChatPresence(TenantModel):
+    """When the chat channel last saw the contact online (seed 000: reply by chat only while they are there)."""
+
+    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="chat_presence")
+    last_seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} seen {self.last_seen_at}"
+
+
+class InboundEmailRecord(TenantModel):
+    """Every email the inbox received, and what became of it: a bad one is kept with its error, never lost."""
+
+    class Outcome(models.TextChoices):
+        NEW_TICKET = "new_ticket", "Opened a ticket"
+        REPLY = "reply", "Added to a ticket"
+        AUTO_REPLY = "auto_reply", "Automatic reply: noted, nothing reopened"
+        DUPLICATE = "duplicate", "Already received"
+        REJECTED = "rejected", "Rejected"
+
+    received_at = models.DateTimeField(auto_now_add=True)
+    message_id = models.CharField(max_length=250, blank=True)
+    from_address = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=250, blank=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    raw = models.BinaryField(blank=True)  # kept for rejected mail, so it can be looked at and replayed
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["organization", "message_id"], name="inbound_by_message_id")]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()}: {self.subject}"

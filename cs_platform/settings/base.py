@@ -131,6 +131,8 @@ STORAGES = {
 EMAIL_URL = env_str("EMAIL_URL", "console://" if DEBUG else "smtp://localhost:25")
 globals().update(email_settings(EMAIL_URL))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CS Platform <no-reply@localhost>")
+# Seals the secrets organizations store (API tokens, webhook secrets); derived from SECRET_KEY when unset.
+SECRETS_KEY = env_str("SECRETS_KEY", "")
 # The right-hand side of the Message-IDs the inbox sends, so customers' replies thread back to their ticket.
 EMAIL_DOMAIN = env_str("EMAIL_DOMAIN", DEFAULT_FROM_EMAIL.rpartition("@")[2].rstrip(">") or "localhost")
 
