@@ -34,5 +34,6 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("o/<slug:org_slug>/", include(organization_urlpatterns)),
     path("api/v1/", include((api_urlpatterns, "api"))),
+    path("inbound/", include("tickets.webhook_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-import nh3
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -24,6 +23,7 @@ from core.models import Organization
 from core.notifications import notification_send
 from core.services import audit_record, printable_value
 from core.tenancy import Tenant
+from tickets.email_parsing import reply_headers, sanitize_html, ticket_token_format
 from tickets.models import (
     OPEN_STATUSES,
     PAUSED_STATUSES,
@@ -54,17 +54,6 @@ def support_settings_get(*, organization: Organization) -> SupportSettings:
     if support_settings is None:
         support_settings, _ = SupportSettings.objects.get_or_create(organization=organization)
     return support_settings
-
-
-def sanitize_html(html: str) -> str:
-    """Bodies are stored sanitized: an allow-list of formatting tags, links only to http(s) and mailto."""
-    return nh3.clean(
-        html or "",
-        tags={"p", "br", "b", "strong", "i", "em", "u", "ul", "ol", "li", "a", "blockquote", "pre", "code"},
-        attributes={"a": {"href"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-    )
 
 
 def _next_number(organization: Organization) -> int:
@@ -462,7 +451,9 @@ def reply_deliver(*, message_id: int) -> str:
         .order_by("created_at", "id")
         .values_list("message_id", flat=True)
     )
-    headers = _reply_headers(known_ids, domain=settings.EMAIL_DOMAIN)
+    headers = reply_headers(
+        ticket_message_ids=known_ids, last_message_id=known_ids[-1] if known_ids else "", domain=settings.EMAIL_DOMAIN
+    )
     try:
         if ticket.requester is None:
             raise ValueError("The ticket has no requester to send to.")
@@ -498,15 +489,4 @@ def _enqueue_delivery(organization_id: int, message_id: int) -> None:
 
 def ticket_token(ticket: Ticket) -> str:
     """The subject token a reply carries, the last resort for threading a customer's answer."""
-    return f"[{ticket.organization.slug} #{ticket.number}]"
-
-
-def _reply_headers(known_ids: list[str], *, domain: str) -> dict[str, str]:
-    from email.utils import make_msgid
-
-    headers = {"Message-ID": make_msgid(domain=domain)}
-    if known_ids:
-        headers["In-Reply-To"] = f"<{known_ids[-1]}>"
-        kept = known_ids[:1] + known_ids[1:][-19:]
-        headers["References"] = " ".join(f"<{message_id}>" for message_id in kept)
-    return headers
+    return ticket_token_format(number=ticket.number, organization_slug=ticket.organization.slug)
