@@ -98,6 +98,7 @@ def pk_for(route_name: str, victim: dict) -> int:
         ("task", "task"),
         ("onboarding_step", "onboarding_step"),
         ("message_resend", "ticket"),
+        ("attachment_download", "ticket"),
     ):
         if route_name.startswith(prefix):
             return victim[kind].pk

@@ -140,6 +140,20 @@ class TicketViewSet(TenantModelViewSet):
             TicketSerializer(self.get_queryset().get(pk=ticket.pk), context=self.get_serializer_context()).data
         )
 
+    @extend_schema(
+        summary="The customer is online in the chat",
+        description="Called by the chat channel while the requester has the chat open; replies then go by chat "
+        "(seed 000) until two minutes after the last call.",
+        request=None,
+        responses={204: None},
+    )
+    @action(detail=True, methods=["post"], url_path="presence")
+    def presence(self, request, number=None):
+        ticket = self.get_object()
+        if ticket.requester is not None:
+            services.chat_presence_touch(tenant=self.tenant, contact=ticket.requester)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @extend_schema(summary="The conversation of a ticket", responses=MessageSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="messages")
     def messages(self, request, number=None):

@@ -203,6 +203,8 @@ class Message(TenantModel):
     mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     message_id = models.CharField(max_length=250, blank=True)  # the email Message-ID, without angle brackets
     in_reply_to = models.CharField(max_length=250, blank=True)
+    # Sent by the inbox itself (routing redirect, out-of-hours notice): marked Auto-Submitted so no robot answers.
+    automatic = models.BooleanField(default=False)
     delivery = models.CharField(max_length=8, choices=Delivery.choices, blank=True)
     delivery_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

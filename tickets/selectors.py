@@ -104,3 +104,15 @@ def view_counts(*, user) -> dict[str, int]:
         mine=Count("id", filter=Q(owner=user)),
         breaching=Count("id", filter=Q(sla_due_at__lte=timezone.now() + BREACHING_SOON)),
     )
+
+
+def ticket_neighbours(*, ticket: Ticket) -> dict[str, int | None]:
+    """The previous and next open ticket by number, for the j/k keyboard shortcuts on a ticket page."""
+    open_tickets = Ticket.objects.filter(status__in=OPEN_STATUSES)
+    previous = (
+        open_tickets.filter(number__lt=ticket.number).order_by("-number").values_list("number", flat=True).first()
+    )
+    following = (
+        open_tickets.filter(number__gt=ticket.number).order_by("number").values_list("number", flat=True).first()
+    )
+    return {"previous": previous, "next": following}

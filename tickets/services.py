@@ -23,13 +23,15 @@ from core.models import Organization
 from core.notifications import notification_send
 from core.services import audit_record, printable_value
 from core.tenancy import Tenant
-from tickets.email_parsing import reply_headers, sanitize_html, ticket_token_format
+from tickets.email_parsing import auto_reply_headers, reply_headers, sanitize_html, ticket_token_format
 from tickets.models import (
     OPEN_STATUSES,
     PAUSED_STATUSES,
     Channel,
+    ChatPresence,
     Message,
     Priority,
+    RoutingRule,
     SlaPolicy,
     Status,
     SupportSettings,
@@ -152,6 +154,9 @@ def ticket_create(
     ticket.sla_policy = sla_policy_for(ticket=ticket)
     ticket.save(update_fields=["sla_policy"])
     sla_refresh(ticket=ticket)
+    _announce(ticket)
+    if not _route(tenant, ticket):
+        _out_of_hours_notice(tenant, ticket)
     audit_record(
         tenant=tenant, action="ticket.created", obj=ticket, account_id=ticket.account_id,
         changes={"subject": [None, ticket.subject], "requester": [None, requester.email]},
@@ -191,14 +196,16 @@ def ticket_reply(*, tenant: Tenant, ticket: Ticket, body: str, status: str = Sta
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     now = timezone.now()
     member = _actor(tenant)
+    channel, _ = reply_channel_for(ticket=ticket)
     message = Message.objects.create(
         organization=tenant.organization,
         ticket=ticket,
         kind=Message.Kind.REPLY,
         author=member,
-        channel=ticket.channel if ticket.channel in (Channel.EMAIL, Channel.CHAT) else Channel.EMAIL,
+        channel=channel,
         body_text=body.strip(),
-        delivery=Message.Delivery.QUEUED,
+        # A chat reply is read by the chat widget from the conversation; an email reply waits for its sender.
+        delivery=Message.Delivery.SENT if channel == Channel.CHAT else Message.Delivery.QUEUED,
     )
     if ticket.owner_id is None and member is not None:
         ticket.owner = member
@@ -211,7 +218,8 @@ def ticket_reply(*, tenant: Tenant, ticket: Ticket, body: str, status: str = Sta
     _status_apply(ticket, status)
     ticket.save()
     sla_refresh(ticket=ticket)
-    _enqueue_delivery(tenant.organization.pk, message.pk)
+    if message.delivery == Message.Delivery.QUEUED:
+        _enqueue_delivery(tenant.organization.pk, message.pk)
     return message
 
 
@@ -281,12 +289,9 @@ def customer_message_add(
     ticket.save()
     sla_refresh(ticket=ticket)
     if ticket.owner_id:
-        notification_send(
-            organization=tenant.organization,
-            recipient=ticket.owner,
-            text=f"{ticket.requester or 'The customer'} replied on #{ticket.number}: {ticket.subject}",
-            url=_ticket_url(ticket),
-        )
+        text = f"{ticket.requester or 'The customer'} replied on #{ticket.number}: {ticket.subject}"
+        notification_send(organization=tenant.organization, recipient=ticket.owner, text=text, url=_ticket_url(ticket))
+        _slack(ticket.organization, f"{ticket.owner.get_full_name() or ticket.owner.email}: {text} {_absolute(ticket)}")
     return ticket, message
 
 
@@ -451,7 +456,8 @@ def reply_deliver(*, message_id: int) -> str:
         .order_by("created_at", "id")
         .values_list("message_id", flat=True)
     )
-    headers = reply_headers(
+    make_headers = auto_reply_headers if message.automatic else reply_headers
+    headers = make_headers(
         ticket_message_ids=known_ids, last_message_id=known_ids[-1] if known_ids else "", domain=settings.EMAIL_DOMAIN
     )
     try:
@@ -490,3 +496,167 @@ def _enqueue_delivery(organization_id: int, message_id: int) -> None:
 def ticket_token(ticket: Ticket) -> str:
     """The subject token a reply carries, the last resort for threading a customer's answer."""
     return ticket_token_format(number=ticket.number, organization_slug=ticket.organization.slug)
+
+
+# --- Channels, announcements and automatic answers ------------------------------------------------------------
+
+CHAT_ONLINE_WINDOW = timedelta(minutes=2)
+
+
+def chat_presence_touch(*, tenant: Tenant, contact: Contact) -> ChatPresence:
+    """The chat channel says the customer is on the page right now."""
+    presence, _ = ChatPresence.objects.update_or_create(
+        organization=tenant.organization, contact=contact, defaults={"last_seen_at": timezone.now()}
+    )
+    return presence
+
+
+def reply_channel_for(*, ticket: Ticket) -> tuple[str, str]:
+    """Seed 000: reply by chat only while the customer is online; otherwise by email. Returns (channel, why)."""
+    if ticket.channel != Channel.CHAT or ticket.requester_id is None:
+        return Channel.EMAIL, f"The ticket came by {ticket.get_channel_display().lower()}: the reply goes by email."
+    presence = ChatPresence.objects.filter(contact_id=ticket.requester_id).first()
+    if presence is None:
+        return Channel.EMAIL, "The customer has not been seen in the chat: the reply goes by email."
+    ago = timezone.now() - presence.last_seen_at
+    if ago <= CHAT_ONLINE_WINDOW:
+        return Channel.CHAT, "The customer is online in the chat now: the reply goes by chat."
+    minutes = int(ago.total_seconds() // 60)
+    return Channel.EMAIL, f"The customer left the chat {minutes} min ago: the reply goes by email."
+
+
+@transaction.atomic
+def ticket_close(*, tenant: Tenant, ticket: Ticket, confirmation: str = "") -> Ticket:
+    """Closes a ticket, optionally with the "does this solve it?" message to the customer (seed 000)."""
+    if (confirmation or "").strip():
+        ticket_reply(tenant=tenant, ticket=ticket, body=confirmation, status=Status.CLOSED)
+        ticket.refresh_from_db()
+        return ticket
+    return ticket_status_set(tenant=tenant, ticket=ticket, status=Status.CLOSED)
+
+
+def _absolute(ticket: Ticket) -> str:
+    from django.conf import settings
+
+    return f"{settings.SITE_URL}{_ticket_url(ticket)}"
+
+
+def _slack(organization: Organization, text: str) -> None:
+    if not support_settings_get(organization=organization).slack_webhook_url:
+        return
+    from tickets.tasks import slack_notify
+
+    transaction.on_commit(lambda: slack_notify.delay(organization.pk, text))
+
+
+def _announce(ticket: Ticket) -> None:
+    """Seed 000: every new ticket is posted to the support channel, so the whole team sees it."""
+    requester = ticket.requester.email if ticket.requester else "unknown"
+    account = f" ({ticket.account.name})" if ticket.account_id else ""
+    _slack(
+        ticket.organization,
+        f"New ticket #{ticket.number}: {ticket.subject} from {requester}{account} {_absolute(ticket)}",
+    )
+
+
+def _merge(text: str, values: dict[str, str]) -> str:
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def _automatic_reply(tenant: Tenant, ticket: Ticket, text: str) -> Message:
+    message = Message.objects.create(
+        organization=tenant.organization, ticket=ticket, kind=Message.Kind.REPLY, channel=Channel.EMAIL,
+        body_text=text, automatic=True, delivery=Message.Delivery.QUEUED,
+    )  # fmt: skip
+    _enqueue_delivery(tenant.organization.pk, message.pk)
+    return message
+
+
+def _event(ticket: Ticket, text: str) -> Message:
+    return Message.objects.create(
+        organization_id=ticket.organization_id, ticket=ticket, kind=Message.Kind.EVENT, channel=Channel.WEB,
+        body_text=text,
+    )  # fmt: skip
+
+
+def routing_rule_for(*, ticket: Ticket) -> RoutingRule | None:
+    """First active rule matching the topic and the account's cohort (empty fields match anything)."""
+    cohort = ticket.account.cohort if ticket.account_id else ""
+    return (
+        RoutingRule.objects.filter(active=True)
+        .filter(Q(topic="") | Q(topic=ticket.topic))
+        .filter(Q(cohort="") | Q(cohort=cohort))
+        .order_by("position", "id")
+        .first()
+    )
+
+
+def _route(tenant: Tenant, ticket: Ticket) -> bool:
+    """Applies the organization's routing rule (seed 000's venue table); True when it answered the customer.
+
+    Every automatic action is written into the conversation, so the team sees what the inbox did and why.
+    """
+    rule = routing_rule_for(ticket=ticket)
+    if rule is None or rule.action == RoutingRule.Action.KEEP:
+        return False
+    support_settings = support_settings_get(organization=tenant.organization)
+    first_name = ticket.requester.first_name if ticket.requester and ticket.requester.first_name else "there"
+    text = _merge(
+        rule.reply,
+        {"first_name": first_name, "forum_url": support_settings.forum_url,
+         "feature_tracker_url": support_settings.feature_tracker_url},
+    )  # fmt: skip
+    _automatic_reply(tenant, ticket, text)
+    _event(ticket, f"Routing rule “{rule}”: answered automatically and closed as out of scope.")
+    _status_apply(ticket, Status.CLOSED)
+    ticket.save(update_fields=["status", "closed_at"])
+    sla_refresh(ticket=ticket)
+    return True
+
+
+def _out_of_hours_notice(tenant: Tenant, ticket: Ticket) -> None:
+    """Seed 003: outside business hours the customer is told when we are back (once, when the ticket opens)."""
+    from tickets.sla_clock import calendar_for
+
+    policy = ticket.sla_policy
+    support_settings = support_settings_get(organization=tenant.organization)
+    if policy is None or not policy.business_hours or not support_settings.out_of_hours_reply.strip():
+        return
+    if ticket.channel not in (Channel.EMAIL, Channel.WEB, Channel.CONTACT_FORM):
+        return
+    calendar = calendar_for(support_settings=support_settings)
+    now = timezone.now()
+    if calendar.is_open(at=now):
+        return
+    back = timezone.localtime(calendar.next_open(at=now), calendar.zone)
+    text = _merge(
+        support_settings.out_of_hours_reply,
+        {"business_hours": f"in {support_settings.timezone} business hours", "next_open": f"{back:%A %d %B, %H:%M}"},
+    )
+    _automatic_reply(tenant, ticket, text)
+    _event(ticket, f"Out of business hours: the customer was told we are back {back:%A %H:%M}.")
+
+
+# Seed 000: "If it's unclear ... please ask the customer to confirm they don't need any further help."
+CLOSE_CONFIRMATION = (
+    "We believe this is solved, so we are closing this ticket. Does this solve it for you? If not, just reply "
+    "to this email and the ticket opens again."
+)
+
+
+def macros_rendered(*, ticket: Ticket, agent) -> list[tuple[str, str]]:
+    """The organization's canned replies with this ticket's merge fields filled in, for the composer."""
+    from tickets.models import Macro
+
+    support_settings = support_settings_get(organization=ticket.organization)
+    values = {
+        "first_name": (ticket.requester.first_name if ticket.requester else "") or "there",
+        "ticket_number": str(ticket.number),
+        "subject": ticket.subject,
+        "agent_name": (agent.get_full_name() or agent.email) if agent is not None else "",
+        "docs_url": support_settings.docs_url,
+        "forum_url": support_settings.forum_url,
+    }
+    return [(macro.name, _merge(macro.body, values)) for macro in Macro.objects.order_by("name")]

@@ -38,3 +38,13 @@ def sla_breach_sweep() -> int:
             for ticket_id, due_at in sla_overdue_unrecorded(limit=500):
                 recorded += sla_breach_record(ticket_id=ticket_id, due_at=due_at)
     return recorded
+
+
+@shared_task(base=TenantTask, name="tickets.tasks.slack_notify")
+def slack_notify(organization: Organization, text: str) -> bool:
+    """Posts to the organization's support channel, when it has one."""
+    from tickets.services import support_settings_get
+    from tickets.slack import slack_post
+
+    webhook_url = support_settings_get(organization=organization).slack_webhook_url
+    return slack_post(webhook_url=webhook_url, text=text) if webhook_url else False

@@ -12,4 +12,5 @@ urlpatterns = [
     path("tickets/<int:number>/status/", views.ticket_status, name="ticket_status"),
     path("tickets/<int:number>/properties/", views.ticket_properties, name="ticket_properties"),
     path("tickets/<int:number>/messages/<int:pk>/resend/", views.message_resend, name="message_resend"),
+    path("tickets/<int:number>/attachments/<int:pk>/", views.attachment_download, name="attachment_download"),
 ]

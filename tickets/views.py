@@ -52,6 +52,7 @@ def _ticket(number: int) -> Ticket:
 def ticket_detail(request, org_slug: str, number: int, composer: ComposerForm | None = None, status: int = 200):
     ticket = _ticket(number)
     targets = ticket_targets(ticket=ticket)
+    reply_channel, reply_channel_reason = services.reply_channel_for(ticket=ticket)
     return render(
         request,
         "tickets/ticket_detail.html",
@@ -77,6 +78,11 @@ def ticket_detail(request, org_slug: str, number: int, composer: ComposerForm | 
             ],
             "statuses": Status.choices,
             "is_open": ticket.status in OPEN_STATUSES,
+            "reply_channel": reply_channel,
+            "reply_channel_reason": reply_channel_reason,
+            "macros": services.macros_rendered(ticket=ticket, agent=request.user),
+            "close_confirmation": services.CLOSE_CONFIRMATION,
+            "neighbours": selectors.ticket_neighbours(ticket=ticket),
         },
         status=status,
     )
@@ -147,7 +153,13 @@ def ticket_assign(request, org_slug: str, number: int) -> HttpResponse:
 def ticket_status(request, org_slug: str, number: int) -> HttpResponse:
     ticket = _ticket(number)
     try:
-        ticket = services.ticket_status_set(tenant=request.tenant, ticket=ticket, status=request.POST.get("status", ""))
+        if request.POST.get("status") == Status.CLOSED:
+            confirmation = request.POST.get("confirmation", "") if request.POST.get("send_confirmation") else ""
+            ticket = services.ticket_close(tenant=request.tenant, ticket=ticket, confirmation=confirmation)
+        else:
+            ticket = services.ticket_status_set(
+                tenant=request.tenant, ticket=ticket, status=request.POST.get("status", "")
+            )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -217,3 +229,17 @@ def inbox_bulk(request, org_slug: str) -> HttpResponse:
         done += 1
     messages.success(request, f"{done} ticket{'s' if done != 1 else ''} updated.")
     return redirect(back)
+
+
+@tenant_permission_required(Permission.VIEW)
+def attachment_download(request, org_slug: str, number: int, pk: int) -> HttpResponse:
+    """Attachments are served only through here: the tenant scope decides, and the browser downloads, never runs."""
+    from django.http import FileResponse
+
+    from tickets.models import Attachment
+
+    attachment = get_object_or_404(Attachment, pk=pk, message__ticket__number=number)
+    response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename)
+    response["Content-Type"] = attachment.content_type
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

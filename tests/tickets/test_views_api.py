@@ -137,3 +137,34 @@ def test_api_ticket_list_runs_constant_queries(org, api_for, open_ticket):
     for index in range(20):
         open_ticket(f"Ticket {index}", email=f"p{index}@quarry.example", tags=["b"])
     assert count_queries() == few
+
+
+def test_chat_presence_over_the_api_switches_replies_to_chat(org, api_for, client_for):
+    api = api_for(Role.SUPPORT)
+    number = api.post(
+        "/api/v1/tickets/",
+        {"subject": "Chat", "body": "Hi", "requester_email": "kim@quarry.example", "channel": "api"},
+        format="json",
+    ).json()["id"]
+    with tenant_scope(org):
+        Ticket.objects.filter(number=number).update(channel="chat")
+    agent = client_for(Role.SUPPORT)
+    assert "goes by email" in page(agent.get(f"/o/{org.slug}/tickets/{number}/"))
+    assert api.post(f"/api/v1/tickets/{number}/presence/").status_code == 204
+    assert "online in the chat now" in page(agent.get(f"/o/{org.slug}/tickets/{number}/"))
+
+
+def test_close_dialog_sends_the_confirmation(org, client_for, open_ticket):
+
+    agent = client_for(Role.SUPPORT)
+    ticket = open_ticket()
+    with_message = agent.post(
+        f"/o/{org.slug}/tickets/{ticket.number}/status/",
+        {"status": "closed", "send_confirmation": "1", "confirmation": "Does this solve it?"},
+    )
+    assert with_message.status_code == 302
+    with tenant_scope(org):
+        stored = Ticket.objects.get(pk=ticket.pk)
+        assert stored.status == Status.CLOSED
+        assert stored.messages.filter(kind=Message.Kind.REPLY, body_text="Does this solve it?").exists()
+    assert "Does this solve it?" in page(agent.get(f"/o/{org.slug}/tickets/{ticket.number}/"))
