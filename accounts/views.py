@@ -1,6 +1,5 @@
 """Browser pages for accounts and contacts: translate the request, call selectors and services, render."""
 
-import json
 from datetime import timedelta
 
 from django.contrib import messages
@@ -55,8 +54,8 @@ def dashboard(request, org_slug: str) -> HttpResponse:
             "renewal_count": sum(c.renewal_count for c in cohorts),
             "renewal_arr": sum(c.renewal_arr for c in cohorts),
             "today": today,
-            "chart_json": json.dumps(chart),
-            "trend_json": json.dumps(arr_trend),
+            "chart": chart,
+            "trend": arr_trend,
             "has_trend": len(days) > 1,
             "currency": request.tenant.organization.default_currency,
         },

@@ -24,6 +24,7 @@ organization_urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("lifecycle.urls")),
     path("", include("tickets.urls")),
+    path("", include("tickets.report_urls")),
     path("settings/", include("core.urls")),
 ]
 

@@ -2,7 +2,6 @@
 
 Each view translates the query string, calls one selector and renders; the selectors do the counting."""
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -47,7 +46,7 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _period(request, *, default_days: int) -> Period:
+def report_period(request, *, default_days: int) -> Period:
     """The start and end GET dates (YYYY-MM-DD, both included); the last `default_days` days up to today when
     they are missing, and also when they are wrong, with a sentence saying so."""
     today = timezone.localdate()
@@ -116,7 +115,7 @@ def pipeline_forecast(request, org_slug: str) -> HttpResponse:
             "owner_totals": [sum(owner_amounts[owner], Decimal("0")) for owner in forecast.owners],
             "weighted_total": sum(forecast.total_by_month, Decimal("0")),
             "left_out": forecast.other_currency_deals + forecast.undated_deals,
-            "chart_json": json.dumps(chart),
+            "chart": chart,
             "currency": currency,
             **deal_filter_choices(organization=organization),
             "is_filtered": any(request.GET.get(name) for name in ("owner", "type", "close_quarter")),
@@ -131,7 +130,7 @@ def pipeline_forecast(request, org_slug: str) -> HttpResponse:
 @tenant_permission_required(Permission.VIEW)
 def funnel_report(request, org_slug: str) -> HttpResponse:
     organization = request.tenant.organization
-    period = _period(request, default_days=90)
+    period = report_period(request, default_days=90)
     owners = list(organization_member_users(organization=organization))
     errors = [period.error] if period.error else []
     owner_id = None
@@ -174,7 +173,7 @@ def funnel_report(request, org_slug: str) -> HttpResponse:
             "errors": errors,
             "rows": rows,
             "stages": stages,
-            "chart_json": json.dumps(chart),
+            "chart": chart,
             "owners": owners,
             "owner_id": owner_id,
             "active_report": "funnel",
@@ -187,7 +186,7 @@ def funnel_report(request, org_slug: str) -> HttpResponse:
 
 @tenant_permission_required(Permission.VIEW)
 def cohort_report(request, org_slug: str) -> HttpResponse:
-    period = _period(request, default_days=365)
+    period = report_period(request, default_days=365)
     report = selectors.cohort_moves_report(start=period.start_at, end=period.end_before)
     steps = report["steps"]
     chart = {
@@ -206,7 +205,7 @@ def cohort_report(request, org_slug: str) -> HttpResponse:
             "downgrades": report["downgrades"],
             "skipped": report["skipped"],
             "has_moves": bool(report["upgrades"] or report["downgrades"]),
-            "chart_json": json.dumps(chart),
+            "chart": chart,
             "active_report": "cohorts",
         },
     )

@@ -100,6 +100,21 @@
             },
           },
         });
+      } else if (canvas.dataset.chart === "sla-met") {
+        // Percent of SLA targets met; a null (nothing decided yet) leaves a gap instead of a misleading 0%.
+        const colors = ["#3a5bd9", "#36c2a1"];
+        new Chart(canvas, {
+          type: "bar",
+          data: {
+            labels: data.labels,
+            datasets: data.series.map((s, i) => ({ label: s.label, data: s.values, backgroundColor: colors[i % colors.length], borderRadius: 4 })),
+          },
+          options: {
+            maintainAspectRatio: false,
+            plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${c.parsed.y}% met` } } },
+            scales: { y: { min: 0, max: 100, ticks: { callback: (v) => `${v}%` }, grid: { color: "#eef0f3" } }, x: { grid: { display: false } } },
+          },
+        });
       }
     });
   }

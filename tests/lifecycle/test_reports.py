@@ -355,3 +355,17 @@ def test_cohort_report_queries_do_not_grow_with_moves(org, admin, client_for):
     few = _queries(client, cohorts_url(org))
     add_moves(30)
     assert _queries(client, cohorts_url(org)) == few
+
+
+def test_a_member_name_cannot_break_out_of_the_chart_data(org, client_for):
+    from decimal import Decimal
+
+    from tests.factories import AccountFactory, DealFactory, MembershipFactory
+
+    owner = MembershipFactory(organization=org, role=Role.AE, user__first_name="</script><script>alert(1)//").user
+    DealFactory(
+        account=AccountFactory(organization=org), owner=owner, amount=Decimal("1000"), expected_close_date="2027-03-01"
+    )
+    html = client_for(Role.VIEWER).get(f"/o/{org.slug}/reports/forecast/").content.decode()
+    assert "<script>alert(1)" not in html
+    assert "\\u003C/script\\u003E" in html  # escaped inside the JSON the chart reads
