@@ -1,4 +1,4 @@
-.PHONY: setup run test lint bench docker-config
+.PHONY: setup run test lint bench bench-inbox docker-config
 
 setup:
 	scripts/bootstrap
@@ -13,8 +13,15 @@ lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
+# Both benchmarks run even when the first misses a target; make fails if either did.
 bench: setup
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cs_platform_bench} .venv/bin/python bench/bench_lists.py
+	status=0; \
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cs_platform_bench} .venv/bin/python bench/bench_lists.py || status=1; \
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cs_platform_bench} .venv/bin/python bench/bench_inbox.py || status=1; \
+	exit $$status
+
+bench-inbox: setup
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cs_platform_bench} .venv/bin/python bench/bench_inbox.py
 
 docker-config:
 	docker compose config --quiet

@@ -25,6 +25,7 @@ organization_urlpatterns = [
     path("", include("lifecycle.urls")),
     path("", include("tickets.urls")),
     path("", include("tickets.report_urls")),
+    path("", include("tickets.settings_urls")),
     path("settings/", include("core.urls")),
 ]
 

@@ -12,6 +12,7 @@ from core.services import api_key_create
 from core.tenancy import Tenant, tenant_scope
 from lifecycle.models import OnboardingStepTemplate
 from tests.factories import AccountFactory, ContactFactory, DealFactory, MembershipFactory, NoteFactory, TaskFactory
+from tickets.models import Macro, RoutingRule, SlaPolicy
 from tickets.services import ticket_create
 
 # Routes that belong to no organization by design: signing in, the platform's own pages, the API description.
@@ -28,6 +29,7 @@ NOT_TENANT_ROUTES = {
     "api:schema",
     "api:docs",
     "inbound_email",  # a machine posting with the organization's own secret: tests/tickets/test_inbound.py
+    "github_webhook",  # signed with the organization's webhook secret: tests/tickets/test_escalation.py
 }
 
 
@@ -71,7 +73,13 @@ def victim(db):
             body="Everything is down.",
             requester_email="secret@customer.example",
         )
+        policy = SlaPolicy.objects.create(organization=organization, name="Secret policy", first_response_minutes=60)
+        rule = RoutingRule.objects.create(organization=organization, action="keep")
+        macro = Macro.objects.create(organization=organization, name="Secret macro", body="Hello")
     return {
+        "sla_policy": policy,
+        "routing_rule": rule,
+        "macro": macro,
         "ticket": ticket,
         "organization": organization,
         "account": account,
@@ -99,6 +107,10 @@ def pk_for(route_name: str, victim: dict) -> int:
         ("onboarding_step", "onboarding_step"),
         ("message_resend", "ticket"),
         ("attachment_download", "ticket"),
+        ("escalation_share", "ticket"),
+        ("sla_policy", "sla_policy"),
+        ("routing_rule", "routing_rule"),
+        ("macro", "macro"),
     ):
         if route_name.startswith(prefix):
             return victim[kind].pk

@@ -150,6 +150,19 @@ class Ticket(TenantModel):
             models.Index(fields=["organization", "status", "sla_due_at", "id"], name="ticket_by_status_due"),
             models.Index(fields=["organization", "status", "updated_at", "id"], name="ticket_by_status_updated"),
             models.Index(fields=["organization", "owner", "status", "updated_at", "id"], name="ticket_by_owner"),
+            # "All open" spans four statuses, which a (status, sort) index cannot return in order: these partial
+            # indexes hold only open tickets, already sorted (bench/bench_inbox.py: 700 ms -> under 1 ms at 1M).
+            # Their condition must follow OPEN_STATUSES, or PostgreSQL quietly stops using them.
+            models.Index(
+                fields=["organization", "sla_due_at", "id"],
+                condition=models.Q(status__in=["new", "open", "pending_customer", "on_hold"]),
+                name="ticket_open_by_due",
+            ),
+            models.Index(
+                fields=["organization", "updated_at", "id"],
+                condition=models.Q(status__in=["new", "open", "pending_customer", "on_hold"]),
+                name="ticket_open_by_updated",
+            ),
             models.Index(fields=["organization", "account", "status"], name="ticket_by_account"),
             models.Index(fields=["organization", "requester"], name="ticket_by_requester"),
         ]

@@ -296,10 +296,17 @@ def customer_message_add(
 
 
 def _status_apply(ticket: Ticket, status: str) -> None:
+    """Every status change passes here, so the rules hold whichever way a ticket is closed (menu, reply, bulk)."""
     if status not in Status.values:
         raise ValidationError({"status": [f"'{status}' is not a ticket status."]})
     if status == ticket.status:
         return
+    if status == Status.CLOSED:
+        from tickets.escalation import open_bug_refusal  # that module builds on this one
+
+        # Seed 000: "The ticket should not be closed until the bug is resolved."
+        if refusal := open_bug_refusal(ticket=ticket):
+            raise ValidationError({"status": [refusal]})
     from_status = ticket.status
     ticket.status = status
     ticket.closed_at = timezone.now() if status == Status.CLOSED else None

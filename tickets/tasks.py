@@ -6,6 +6,7 @@ from celery import shared_task
 
 from core.models import Organization
 from core.tasks import TenantTask
+from tickets import escalation_tasks  # noqa: F401 (the worker discovers tasks.py modules only)
 
 
 @shared_task(base=TenantTask, name="tickets.tasks.sla_breach_check")

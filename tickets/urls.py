@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import views
+from tickets import escalation_views, views
 
 urlpatterns = [
     path("tickets/", views.inbox, name="inbox"),
@@ -13,4 +13,11 @@ urlpatterns = [
     path("tickets/<int:number>/properties/", views.ticket_properties, name="ticket_properties"),
     path("tickets/<int:number>/messages/<int:pk>/resend/", views.message_resend, name="message_resend"),
     path("tickets/<int:number>/attachments/<int:pk>/", views.attachment_download, name="attachment_download"),
+    path("tickets/<int:number>/escalate/", escalation_views.escalate, name="ticket_escalate"),
+    path(
+        "tickets/<int:number>/escalations/<int:pk>/share/",
+        escalation_views.escalation_share_view,
+        name="escalation_share",
+    ),
+    path("settings/github/", escalation_views.github_settings, name="github_settings"),
 ]

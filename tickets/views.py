@@ -83,6 +83,7 @@ def ticket_detail(request, org_slug: str, number: int, composer: ComposerForm | 
             "macros": services.macros_rendered(ticket=ticket, agent=request.user),
             "close_confirmation": services.CLOSE_CONFIRMATION,
             "neighbours": selectors.ticket_neighbours(ticket=ticket),
+            "escalations": list(ticket.escalations.order_by("-created_at")),
         },
         status=status,
     )
@@ -212,10 +213,14 @@ def inbox_bulk(request, org_slug: str) -> HttpResponse:
     if not tickets:
         messages.error(request, "Tick at least one ticket first.")
         return redirect(back)
-    done = 0
+    done, refused = 0, []
     for ticket in tickets:
         if action == "close":
-            services.ticket_status_set(tenant=request.tenant, ticket=ticket, status=Status.CLOSED)
+            try:
+                services.ticket_status_set(tenant=request.tenant, ticket=ticket, status=Status.CLOSED)
+            except ValidationError as exc:
+                refused.append(f"#{ticket.number}: {' '.join(exc.messages)}")
+                continue
         elif action == "assign":
             owner_id = request.POST.get("owner")
             owner = organization_member_users(organization=request.tenant.organization).filter(pk=owner_id).first()
@@ -228,6 +233,8 @@ def inbox_bulk(request, org_slug: str) -> HttpResponse:
             return redirect(back)
         done += 1
     messages.success(request, f"{done} ticket{'s' if done != 1 else ''} updated.")
+    for refusal in refused:
+        messages.error(request, refusal)
     return redirect(back)
 
 

@@ -199,6 +199,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Each deadline has its own alarm at the exact moment (tickets.services.sla_refresh); this sweep catches an
     # alarm a broker lost (a restart, an expired visibility timeout) within the minute.
+    "refresh-escalations-every-15-minutes": {
+        "task": "tickets.escalation_tasks.refresh_escalations_for_all_organizations",
+        "schedule": crontab(minute="*/15"),
+    },
     "sla-breach-sweep-every-minute": {
         "task": "tickets.tasks.sla_breach_sweep",
         "schedule": 60.0,

@@ -168,3 +168,33 @@ def test_close_dialog_sends_the_confirmation(org, client_for, open_ticket):
         assert stored.status == Status.CLOSED
         assert stored.messages.filter(kind=Message.Kind.REPLY, body_text="Does this solve it?").exists()
     assert "Does this solve it?" in page(agent.get(f"/o/{org.slug}/tickets/{ticket.number}/"))
+
+
+def test_an_open_bug_blocks_every_way_of_closing(org, client_for, open_ticket):
+    from tickets.models import Escalation
+
+    agent = client_for(Role.SUPPORT)
+    ticket = open_ticket()
+    with tenant_scope(org):
+        Escalation.objects.create(
+            organization=org, ticket=ticket, repository="acme/platform", issue_number=7,
+            issue_url="https://github.example/acme/platform/issues/7",
+        )  # fmt: skip
+    base = f"/o/{org.slug}/tickets/{ticket.number}"
+    agent.post(f"{base}/status/", {"status": "closed", "send_confirmation": "1", "confirmation": "Solved?"})
+    agent.post(f"{base}/post/", {"kind": "reply", "body": "Fixed, closing.", "status": "closed"})
+    bulk = agent.post(f"/o/{org.slug}/tickets/bulk/", {"ticket": [ticket.number], "action": "close"})
+    assert bulk.status_code == 302
+    with tenant_scope(org):
+        stored = Ticket.objects.get(pk=ticket.pk)
+        assert stored.status != Status.CLOSED
+        assert not stored.messages.filter(body_text="Fixed, closing.").exists()  # refused whole: nothing half-sent
+    assert "acme/platform#7" in page(agent.get(f"/o/{org.slug}/tickets/"))
+
+
+def test_the_open_index_condition_follows_open_statuses():
+    from tickets.models import OPEN_STATUSES
+
+    for index in Ticket._meta.indexes:
+        if index.name in ("ticket_open_by_due", "ticket_open_by_updated"):
+            assert sorted(index.condition.children[0][1]) == sorted(OPEN_STATUSES)

@@ -17,4 +17,10 @@ class Command(BaseCommand):
             organization = organization_create(slug=slug, name=name, default_currency=currency)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
+        # A new support inbox starts with seed 000's venue table, two SLA policies and two canned replies.
+        from core.tenancy import tenant_scope
+        from tickets.settings_services import default_support_rules_create
+
+        with tenant_scope(organization):
+            default_support_rules_create(organization=organization)
         self.stdout.write(f"Created organization {organization.name} ({organization.slug}).")
