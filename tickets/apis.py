@@ -12,14 +12,14 @@ from core.permissions import Permission
 from tickets import services
 from tickets.filters import TicketFilterSet
 from tickets.models import Channel, Message, Priority, Status, Ticket, Topic
-from tickets.selectors import TICKET_SORTS
+from tickets.selectors import TICKET_SORTS, tickets_for_api
 
 
 class TicketSerializer(serializers.ModelSerializer):
     id = serializers.IntegerField(source="number", read_only=True, help_text="The ticket number in its organization.")
-    requester = serializers.EmailField(source="requester.email", read_only=True)
+    requester = serializers.SerializerMethodField()
     owner = MemberField(required=False, allow_null=True)
-    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    tags = serializers.SerializerMethodField()
 
     class Meta:
         model = Ticket
@@ -32,6 +32,16 @@ class TicketSerializer(serializers.ModelSerializer):
             "account", "channel", "sla_due_at", "sla_breached_at", "first_response_at", "last_customer_message_at",
             "last_agent_message_at", "closed_at", "created_at", "updated_at",
         ]  # fmt: skip
+
+    def get_requester(self, ticket: Ticket) -> str:
+        if hasattr(ticket, "requester_email"):
+            return ticket.requester_email or ""
+        return ticket.requester.email if ticket.requester_id else ""
+
+    def get_tags(self, ticket: Ticket) -> list[str]:
+        if hasattr(ticket, "tag_names"):
+            return list(ticket.tag_names)
+        return sorted(tag.name for tag in ticket.tags.all())
 
 
 class TicketCreateSerializer(serializers.Serializer):
@@ -111,7 +121,7 @@ class TicketViewSet(TenantModelViewSet):
     permission_by_method = permissions_by_method(write=Permission.TICKET_WORK, delete=Permission.ORGANIZATION_MANAGE)
 
     def get_queryset(self):
-        return Ticket.objects.select_related("requester", "owner", "account").prefetch_related("tags")
+        return tickets_for_api()
 
     def filter_queryset(self, queryset):
         # The inbox filters (and the default "open" view) choose what a list shows; a ticket by number is found
@@ -122,7 +132,10 @@ class TicketViewSet(TenantModelViewSet):
         serializer = TicketCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         ticket = services.ticket_create(tenant=self.tenant, **serializer.validated_data)
-        return Response(TicketSerializer(ticket, context=self.get_serializer_context()).data, status=201)
+        return Response(
+            TicketSerializer(self.get_queryset().get(pk=ticket.pk), context=self.get_serializer_context()).data,
+            status=201,
+        )
 
     @transaction.atomic
     def partial_update(self, request, *args, **kwargs):

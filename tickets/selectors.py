@@ -116,3 +116,23 @@ def ticket_neighbours(*, ticket: Ticket) -> dict[str, int | None]:
         open_tickets.filter(number__gt=ticket.number).order_by("number").values_list("number", flat=True).first()
     )
     return {"previous": previous, "next": following}
+
+
+def tickets_for_api() -> QuerySet:
+    """The API's rows in one query: the requester's email and the tag names ride along as columns.
+
+    On PostgreSQL the tags come as an array subquery (the bench at 1M tickets measured the prefetch and the joined
+    objects as most of the page's time); other databases prefetch them, one more query.
+    """
+    from django.db import connection
+    from django.db.models import F, OuterRef
+
+    from tickets.models import Tag
+
+    tickets = Ticket.objects.annotate(requester_email=F("requester__email"))
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.expressions import ArraySubquery
+
+        names = Tag.objects.filter(tickets=OuterRef("pk")).order_by("name").values("name")
+        return tickets.annotate(tag_names=ArraySubquery(names))
+    return tickets.prefetch_related("tags")
