@@ -285,3 +285,62 @@ AE_TASKS = (
     "Chase the signed order form",
     "Introduce the CSM before kickoff",
 )
+
+
+# Support tickets: (subject, first message, topic, priority).
+TICKETS = [
+    (
+        "Instance will not start after the upgrade",
+        "Since the update to 2.11 our production instance stays in 'starting'. The logs end with a timeout.",
+        "application",
+        "p1",
+    ),
+    (
+        "Invoice shows the wrong VAT number",
+        "Our November invoice has the old VAT ID. Can you correct it?",
+        "billing",
+        "p2",
+    ),
+    (
+        "Device agent cannot connect through our proxy",
+        "The agent on our line PCs reports ECONNREFUSED behind the plant proxy.",
+        "application",
+        "p1",
+    ),
+    ("How do I add a team member?", "We hired a new automation engineer; how do I invite her?", "application", "p3"),
+    (
+        "Snapshots missing since Friday",
+        "No snapshot was taken over the weekend for the packaging line.",
+        "application",
+        "p0",
+    ),
+    ("Change the card we pay with", "Our company card expires; where do we update it?", "billing", "p2"),
+    ("Dashboard node shows no data", "A chart in my flow stays empty after I changed the topic.", "flows", "p3"),
+    ("Please add SSO with Azure AD", "We would like to log in with our Azure AD accounts.", "feature_request", "p3"),
+    (
+        "MQTT broker credentials rotated",
+        "IT rotated the broker password; which settings must we change?",
+        "application",
+        "p2",
+    ),
+    (
+        "Upgrade to Premium for the second plant",
+        "We want to move the second site to Premium this month.",
+        "billing",
+        "p1",
+    ),
+    ("Third-party modbus node crashes", "node-red-contrib-modbus crashes the runtime on read.", "custom_nodes", "p2"),
+    (
+        "Pipeline stage stuck on deploy",
+        "The staging-to-production pipeline has been deploying for an hour.",
+        "application",
+        "p1",
+    ),
+]
+TICKET_REPLIES = [
+    "Thanks for the details. Could you send the last 200 lines of the instance log? "
+    "https://docs.example.com/troubleshooting/logs",
+    "We found the cause and deployed a fix; please try again. https://docs.example.com/release-notes",
+    "This is covered here: https://docs.example.com/admin/team-members - let me know if anything is unclear.",
+    "Thanks, we are reproducing it now and will come back to you today.",
+]

@@ -71,6 +71,7 @@ def ticket_detail(request, org_slug: str, number: int, composer: ComposerForm | 
             "targets": [
                 {
                     "name": target.name,
+                    "met": target.met,
                     "status": target.status,
                     "left": format_duration(abs(target.status.remaining_seconds)),
                 }

@@ -198,3 +198,20 @@ def test_the_open_index_condition_follows_open_statuses():
     for index in Ticket._meta.indexes:
         if index.name in ("ticket_open_by_due", "ticket_open_by_updated"):
             assert sorted(index.condition.children[0][1]) == sorted(OPEN_STATUSES)
+
+
+def test_a_met_first_response_reads_met_on_the_ticket(org, client_for, open_ticket):
+    from tickets.models import SlaPolicy
+
+    with tenant_scope(org):
+        SlaPolicy.objects.create(organization=org, name="Always", first_response_minutes=60, business_hours=False)
+    agent = client_for(Role.SUPPORT)
+    ticket = open_ticket()
+    agent.post(f"/o/{org.slug}/tickets/{ticket.number}/post/", {"kind": "reply", "body": "On it.", "status": "open"})
+    sla = (
+        page(agent.get(f"/o/{org.slug}/tickets/{ticket.number}/"))
+        .split('data-testid="sla"')[1]
+        .split("</div></div>")[0]
+    )
+    assert "met" in sla
+    assert "left" not in sla

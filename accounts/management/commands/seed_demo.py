@@ -200,7 +200,91 @@ class Command(BaseCommand):
         self._onboarding_progress(csm_tenant, plans, today, now, rng)
         self._tasks(ae_tenant, csm_tenant, accounts, today, rng)
         self._outreach(ae, now, rng)
+        self._support(organization, members, accounts, now, rng)
         Notification.objects.filter(emailed_at__isnull=True).update(emailed_at=now)  # see demo_notifications_...
+
+    def _support(self, organization, members, accounts, now, rng) -> None:
+        """A lived-in support inbox: seed 000's rules, tickets of the last ten days, replies, comments, closures."""
+        from core.secrets import seal
+        from tickets import services as ticket_services
+        from tickets.models import Message, SupportSettings, Ticket, TicketStatusChange
+        from tickets.settings_services import default_support_rules_create
+
+        SupportSettings.objects.update_or_create(
+            organization=organization,
+            defaults={
+                "forum_url": "https://forum.example.com/c/help",
+                "feature_tracker_url": "https://github.com/example/platform/issues",
+                "docs_url": "https://docs.example.com",
+                "inbound_secret_sealed": seal(f"demo-inbound-{organization.slug}"),
+            },
+        )
+        default_support_rules_create(organization=organization)
+        support = Tenant(organization=organization, role=Role.SUPPORT, user=members[Role.SUPPORT])
+        csm = Tenant(organization=organization, role=Role.CSM, user=members[Role.CSM])
+        requesters = list(
+            Contact.objects.filter(account__in=[a for a in accounts if a.status == "active"][:120])
+            .exclude(lifecycle_stage="other")
+            .values_list("email", flat=True)[:200]
+        )
+        count = min(36, len(requesters))
+        for index in range(count):
+            subject, body, topic, priority = demo_data.TICKETS[index % len(demo_data.TICKETS)]
+            ticket = ticket_services.ticket_create(
+                tenant=support, subject=subject, body=body, requester_email=rng.choice(requesters),
+                channel=rng.choice(["email", "email", "web", "contact_form", "chat"]), topic=topic, priority=priority,
+            )  # fmt: skip
+            # Back in time, spread over ten days, so the SLA clocks and the inbox read like a real week.
+            opened = now - timedelta(hours=rng.randint(1, 240))
+            Ticket.objects.filter(pk=ticket.pk).update(
+                created_at=opened, last_customer_message_at=opened, updated_at=opened
+            )
+            Message.objects.filter(ticket=ticket).update(created_at=opened)
+            TicketStatusChange.objects.filter(ticket=ticket).update(changed_at=opened)
+            ticket.refresh_from_db()
+            if ticket.status == "closed":
+                continue  # answered by a routing rule
+            fate = index % 6
+            if fate in (1, 2, 3, 4):
+                ticket_services.ticket_reply(
+                    tenant=support, ticket=ticket, body=rng.choice(demo_data.TICKET_REPLIES),
+                    status="pending_customer" if fate in (1, 2) else "open",
+                )  # fmt: skip
+            if fate == 2:
+                ticket_services.customer_message_add(tenant=support, ticket=ticket, body="Thanks, that worked for me.")
+                ticket_services.ticket_close(tenant=support, ticket=ticket)
+            if fate == 3:
+                ticket_services.ticket_comment(
+                    tenant=support, ticket=ticket, body="@casey this account renews next month, worth a call?"
+                )
+                ticket_services.ticket_comment(tenant=csm, ticket=ticket, body="Thanks, I will call them this week.")
+            # What happened after the ticket opened happened within hours of it, not all "now".
+            step = opened + timedelta(minutes=rng.choice([25, 50, 90, 200, 420, 700]))
+            for message in Message.objects.filter(ticket=ticket).exclude(kind=Message.Kind.CUSTOMER, created_at=opened):
+                step += timedelta(minutes=rng.randint(5, 90))
+                Message.objects.filter(pk=message.pk).update(created_at=min(step, now))
+            later = TicketStatusChange.objects.filter(ticket=ticket).exclude(changed_at=opened).order_by("id")
+            for offset, change in enumerate(later):
+                TicketStatusChange.objects.filter(pk=change.pk).update(
+                    changed_at=min(step + timedelta(minutes=offset), now)
+                )
+            ticket.refresh_from_db()
+            replies = Message.objects.filter(ticket=ticket, kind=Message.Kind.REPLY, automatic=False).order_by(
+                "created_at"
+            )
+            first_reply = replies.values_list("created_at", flat=True).first()
+            Ticket.objects.filter(pk=ticket.pk).update(
+                first_response_at=first_reply,
+                last_agent_message_at=replies.values_list("created_at", flat=True).last(),
+                closed_at=min(step, now) if ticket.status == "closed" else None,
+                updated_at=min(step, now),
+            )
+            ticket.refresh_from_db()
+            ticket_services.sla_refresh(ticket=ticket)
+        # Nothing of the demo goes out by email: replies count as delivered before the queued sends run.
+        Message.objects.filter(delivery=Message.Delivery.QUEUED).update(delivery=Message.Delivery.SENT)
+        for ticket_id, due_at in ticket_services.sla_overdue_unrecorded():
+            ticket_services.sla_breach_record(ticket_id=ticket_id, due_at=due_at)
 
     def _cohort_paths(self, organization, accounts, now, rng) -> dict[int, datetime]:
         """Every account's way to its cohort, one row per step; returns when each account was created.
