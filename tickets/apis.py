@@ -33,6 +33,29 @@ class TicketSerializer(serializers.ModelSerializer):
             "last_agent_message_at", "closed_at", "created_at", "updated_at",
         ]  # fmt: skip
 
+    TIMESTAMPS = (
+        "sla_due_at", "sla_breached_at", "first_response_at", "last_customer_message_at", "last_agent_message_at",
+        "closed_at", "created_at", "updated_at",
+    )  # fmt: skip
+
+    def to_representation(self, ticket: Ticket) -> dict:
+        """The same fields as the generic path (a test compares them), built directly: the list endpoint spends
+        most of its time here at 25 rows a page (bench/bench_inbox.py)."""
+        stamp = self.fields["created_at"].to_representation
+        return {
+            "id": ticket.number,
+            "subject": ticket.subject,
+            "requester": self.get_requester(ticket),
+            "account": ticket.account_id,
+            "channel": ticket.channel,
+            "topic": ticket.topic,
+            "priority": ticket.priority,
+            "status": ticket.status,
+            "owner": ticket.owner_id,
+            "tags": self.get_tags(ticket),
+            **{name: stamp(getattr(ticket, name)) for name in self.TIMESTAMPS},
+        }
+
     def get_requester(self, ticket: Ticket) -> str:
         if hasattr(ticket, "requester_email"):
             return ticket.requester_email or ""

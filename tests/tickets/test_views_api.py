@@ -215,3 +215,24 @@ def test_a_met_first_response_reads_met_on_the_ticket(org, client_for, open_tick
     )
     assert "met" in sla
     assert "left" not in sla
+
+
+def test_the_fast_ticket_representation_matches_the_generic_one(org, open_ticket):
+    from rest_framework import serializers
+
+    from tickets.apis import TicketSerializer
+    from tickets.selectors import tickets_for_api
+
+    ticket = open_ticket(tags=["outage", "billing"])
+    with tenant_scope(org):
+        services.ticket_reply(
+            tenant=Tenant(organization=org, role=Role.SUPPORT, user=MembershipFactory(organization=org).user),
+            ticket=ticket,
+            body="On it.",
+        )
+        row = tickets_for_api().get(pk=ticket.pk)
+        fast = TicketSerializer(row).data
+        generic = serializers.ModelSerializer.to_representation(TicketSerializer(row), row)
+    assert dict(fast) == dict(generic)
+    assert fast["tags"] == ["billing", "outage"]
+    assert fast["owner"] is not None
