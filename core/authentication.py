@@ -46,7 +46,11 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <key>'.")
         raw_key = header[1].decode(errors="replace")
         with platform_scope():
-            api_key = ApiKey.objects.select_related("organization").filter(hashed_secret=hash_api_key(raw_key)).first()
+            # get(), not first(): the hash is unique, and first() would add an ORDER BY to a one-row lookup.
+            try:
+                api_key = ApiKey.objects.select_related("organization").get(hashed_secret=hash_api_key(raw_key))
+            except ApiKey.DoesNotExist:
+                api_key = None
             if api_key is None or api_key.revoked_at is not None:
                 raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
             now = timezone.now()
