@@ -16,6 +16,7 @@ from django.db import transaction
 from core.models import Organization, Role
 from core.tenancy import Tenant
 from tickets import services
+from tickets.email_parsing import Attachment as ParsedAttachment
 from tickets.email_parsing import InboundEmail, parse_email, thread_candidates, ticket_token_parse
 from tickets.models import Attachment, Channel, InboundEmailRecord, Message, Ticket
 
@@ -105,6 +106,19 @@ def email_receive(*, organization: Organization, raw: bytes) -> InboundEmailReco
     except ValidationError as exc:
         return _rejected(record, raw, " ".join(exc.messages))
     return record
+
+
+def uploaded(files) -> list[ParsedAttachment]:
+    """Files an agent attached in the composer, in the shape email attachments have (checked the same way)."""
+    return [
+        ParsedAttachment(
+            filename=file.name,
+            content_type=file.content_type or "application/octet-stream",
+            size=file.size,
+            payload=file.read() if file.size <= settings.ATTACHMENT_MAX_BYTES else b"",
+        )
+        for file in files
+    ]
 
 
 def attachments_store(*, message: Message, attachments) -> list[Attachment]:

@@ -27,6 +27,7 @@ INBOX_VIEWS = {
     "open": "All open",
     "pending": "Pending customer",
     "breaching": "Breaching soon",
+    "breached": "Breached",
     "closed": "Closed",
 }
 
@@ -59,6 +60,8 @@ def ticket_list(*, filters: TicketFilters, user, now: datetime | None = None, ba
         tickets = tickets.filter(status=Status.PENDING_CUSTOMER)
     elif view == "breaching":
         tickets = tickets.filter(status__in=OPEN_STATUSES, sla_due_at__lte=now + BREACHING_SOON)
+    elif view == "breached":
+        tickets = tickets.filter(status__in=OPEN_STATUSES, sla_due_at__lte=now)
     elif view == "closed":
         tickets = tickets.filter(status=Status.CLOSED)
     else:

@@ -322,6 +322,8 @@ def ticket_status_set(*, tenant: Tenant, ticket: Ticket, status: str) -> Ticket:
         return ticket
     ticket.save()
     sla_refresh(ticket=ticket)
+    if ticket.status == Status.CLOSED:
+        _tell_followers(ticket, f"#{ticket.number} was closed: {ticket.subject}", except_user=_actor(tenant))
     audit_record(
         tenant=tenant, action="ticket.status_changed", obj=ticket, account_id=ticket.account_id,
         changes={"status": [before, ticket.status]},
@@ -667,3 +669,22 @@ def macros_rendered(*, ticket: Ticket, agent) -> list[tuple[str, str]]:
         "forum_url": support_settings.forum_url,
     }
     return [(macro.name, _merge(macro.body, values)) for macro in Macro.objects.order_by("name")]
+
+
+def ticket_follow_toggle(*, tenant: Tenant, ticket: Ticket) -> bool:
+    """Follows the ticket, or stops following it; True when the member now follows it."""
+    user = _actor(tenant)
+    if user is None:
+        raise ValidationError({"followers": ["Only a member can follow a ticket."]})
+    if ticket.followers.filter(pk=user.pk).exists():
+        ticket.followers.remove(user)
+        return False
+    ticket.followers.add(user)
+    return True
+
+
+def _tell_followers(ticket: Ticket, text: str, *, except_user=None) -> None:
+    for follower in ticket.followers.all():
+        if except_user is not None and follower.pk == except_user.pk:
+            continue
+        notification_send(organization=ticket.organization, recipient=follower, text=text, url=_ticket_url(ticket))

@@ -9,6 +9,7 @@ urlpatterns = [
     path("tickets/<int:number>/", views.ticket_detail, name="ticket_detail"),
     path("tickets/<int:number>/post/", views.ticket_post, name="ticket_post"),
     path("tickets/<int:number>/assign/", views.ticket_assign, name="ticket_assign"),
+    path("tickets/<int:number>/follow/", views.ticket_follow, name="ticket_follow"),
     path("tickets/<int:number>/status/", views.ticket_status, name="ticket_status"),
     path("tickets/<int:number>/properties/", views.ticket_properties, name="ticket_properties"),
     path("tickets/<int:number>/messages/<int:pk>/resend/", views.message_resend, name="message_resend"),

@@ -1,5 +1,6 @@
 """The support inbox in the browser: the views of the inbox, one ticket's conversation, its composer."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -7,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from accounts.models import Cohort
 from accounts.selectors import organization_member_users
 from core.decorators import tenant_permission_required
 from core.forms import form_add_service_errors
@@ -15,6 +17,7 @@ from core.permissions import Permission
 from tickets import selectors, services
 from tickets.filters import TicketFilterSet
 from tickets.forms import AssignForm, ComposerForm, TicketCreateForm, TicketPropertiesForm
+from tickets.inbound import attachments_store, uploaded
 from tickets.models import OPEN_STATUSES, Channel, Message, Priority, Status, Ticket, Topic
 from tickets.sla import format_duration
 from tickets.sla_clock import ticket_targets
@@ -39,6 +42,7 @@ def inbox(request, org_slug: str) -> HttpResponse:
         priorities=Priority.choices,
         topics=Topic.choices,
         statuses=Status.choices,
+        cohorts=Cohort.choices,
     )
 
 
@@ -85,6 +89,9 @@ def ticket_detail(request, org_slug: str, number: int, composer: ComposerForm | 
             "close_confirmation": services.CLOSE_CONFIRMATION,
             "neighbours": selectors.ticket_neighbours(ticket=ticket),
             "escalations": list(ticket.escalations.order_by("-created_at")),
+            "followers": (followers := list(ticket.followers.all())),
+            "following": any(follower.pk == request.user.pk for follower in followers),
+            "max_attachment": settings.ATTACHMENT_MAX_BYTES,
         },
         status=status,
     )
@@ -116,13 +123,14 @@ def ticket_post(request, org_slug: str, number: int) -> HttpResponse:
                 services.ticket_comment(tenant=request.tenant, ticket=ticket, body=form.cleaned_data["body"])
                 messages.success(request, "Comment added (the customer does not see it).")
             else:
-                services.ticket_reply(
+                message = services.ticket_reply(
                     tenant=request.tenant,
                     ticket=ticket,
                     body=form.cleaned_data["body"],
                     status=form.cleaned_data["status"] or Status.PENDING_CUSTOMER,
                 )
-                messages.success(request, "Reply sent.")
+                kept = attachments_store(message=message, attachments=uploaded(request.FILES.getlist("attachments")))
+                messages.success(request, "Reply sent." + (f" {len(kept)} file(s) attached." if kept else ""))
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
@@ -186,6 +194,16 @@ def ticket_properties(request, org_slug: str, number: int) -> HttpResponse:
         messages.success(request, "Ticket updated.")
     else:
         messages.error(request, "Choose a topic and a priority from the lists.")
+    return redirect("ticket_detail", org_slug=org_slug, number=number)
+
+
+@require_POST
+@tenant_permission_required(Permission.VIEW)
+def ticket_follow(request, org_slug: str, number: int) -> HttpResponse:
+    """Follow a ticket to see it in your notifications when it changes hands or closes; follow again to stop."""
+    ticket = _ticket(number)
+    following = services.ticket_follow_toggle(tenant=request.tenant, ticket=ticket)
+    messages.success(request, "You follow this ticket." if following else "You no longer follow this ticket.")
     return redirect("ticket_detail", org_slug=org_slug, number=number)
 
 

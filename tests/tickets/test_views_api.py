@@ -236,3 +236,58 @@ def test_the_fast_ticket_representation_matches_the_generic_one(org, open_ticket
     assert dict(fast) == dict(generic)
     assert fast["tags"] == ["billing", "outage"]
     assert fast["owner"] is not None
+
+
+def test_agents_attach_files_to_replies_and_bad_files_are_named_not_kept(org, client_for, open_ticket):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tickets.models import Attachment
+
+    agent = client_for(Role.SUPPORT)
+    ticket = open_ticket()
+    agent.post(
+        f"/o/{org.slug}/tickets/{ticket.number}/post/",
+        {
+            "kind": "reply",
+            "body": "The log you need: https://docs.example/logs",
+            "status": "open",
+            "attachments": [
+                SimpleUploadedFile("steps.txt", b"1. restart\n2. retry\n", content_type="text/plain"),
+                SimpleUploadedFile("tool.exe", b"MZ\x90\x00", content_type="application/x-msdownload"),
+            ],
+        },
+    )
+    with tenant_scope(org):
+        kept = list(Attachment.objects.filter(message__ticket=ticket).values_list("filename", flat=True))
+        assert kept == ["steps.txt"]
+        note = ticket.messages.filter(kind=Message.Kind.EVENT).last().body_text
+    assert "tool.exe" in note
+    html = page(agent.get(f"/o/{org.slug}/tickets/{ticket.number}/"))
+    assert "steps.txt" in html
+    download = agent.get(
+        f"/o/{org.slug}/tickets/{ticket.number}/attachments/{Attachment.objects.with_scopes_disabled().get().pk}/"
+    )
+    assert download["Content-Disposition"].startswith("attachment")
+    assert b"".join(download.streaming_content) == b"1. restart\n2. retry\n"
+
+
+def test_breached_view_and_followers_hear_of_the_close(org, client_for, open_ticket):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core.models import Notification
+
+    agent, watcher = client_for(Role.SUPPORT), client_for(Role.CSM)
+    late, fine = open_ticket("Late one"), open_ticket("Fine one", email="b@quarry.example")
+    with tenant_scope(org):
+        Ticket.objects.filter(pk=late.pk).update(sla_due_at=timezone.now() - timedelta(minutes=5))
+        Ticket.objects.filter(pk=fine.pk).update(sla_due_at=timezone.now() + timedelta(days=2))
+    html = page(agent.get(f"/o/{org.slug}/tickets/", {"view": "breached"}))
+    assert "Late one" in html
+    assert "Fine one" not in html
+    watcher.post(f"/o/{org.slug}/tickets/{late.number}/follow/")
+    agent.post(f"/o/{org.slug}/tickets/{late.number}/status/", {"status": "closed"})
+    assert (
+        Notification.objects.with_scopes_disabled().filter(recipient=watcher.user, text__contains="was closed").exists()
+    )
