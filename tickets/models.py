@@ -24,6 +24,8 @@ class Topic(models.TextChoices):
     RUNTIME = "runtime", "Node-RED application"
     FLOWS = "flows", "Node-RED flows"
     CUSTOM_NODES = "custom_nodes", "Custom and third-party nodes"
+    # Seed 003: applications for open roles arrive through the "Contact us" form.
+    JOB_APPLICATION = "job_application", "Job application"
     OTHER = "other", "Other"
 
 
@@ -64,6 +66,8 @@ class SupportSettings(TenantModel):
     forum_url = models.URLField("Community forum", blank=True)
     feature_tracker_url = models.URLField("Public feature tracker", blank=True)
     docs_url = models.URLField("Documentation", blank=True)
+    # Seed 003: "CC the Interim Head of People on all job application emails."
+    job_applications_cc = models.EmailField("Copy replies to job applications to", blank=True)
     last_ticket_number = models.PositiveIntegerField(default=0)  # numbers are handed out under a row lock
     # Escalation of bugs (seed 000 "Escalation", seed 003 "bug reports"): a GitHub repository per organization.
     github_repository = models.CharField("GitHub repository", max_length=140, blank=True, help_text="owner/name")
@@ -93,6 +97,7 @@ class SlaPolicy(TenantModel):
     cohort = models.CharField(max_length=16, choices=Cohort.choices, blank=True, help_text="Empty: any cohort.")
     priority = models.CharField(max_length=4, choices=Priority.choices, blank=True, help_text="Empty: any priority.")
     channel = models.CharField(max_length=16, choices=Channel.choices, blank=True, help_text="Empty: any channel.")
+    topic = models.CharField(max_length=20, choices=Topic.choices, blank=True, help_text="Empty: any topic.")
     first_response_minutes = models.PositiveIntegerField()
     next_response_minutes = models.PositiveIntegerField(null=True, blank=True)
     resolution_minutes = models.PositiveIntegerField(null=True, blank=True)

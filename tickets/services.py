@@ -89,6 +89,7 @@ def sla_policy_for(*, ticket: Ticket) -> SlaPolicy | None:
         SlaPolicy.objects.filter(Q(cohort="") | Q(cohort=cohort))
         .filter(Q(priority="") | Q(priority=ticket.priority))
         .filter(Q(channel="") | Q(channel=ticket.channel))
+        .filter(Q(topic="") | Q(topic=ticket.topic))
         .order_by("position", "id")
         .first()
     )
@@ -477,6 +478,7 @@ def reply_deliver(*, message_id: int) -> str:
             body=message.body_text,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[ticket.requester.email],
+            cc=_copies_for(ticket),
             headers=headers,
         ).send()
     except Exception as exc:
@@ -484,6 +486,16 @@ def reply_deliver(*, message_id: int) -> str:
         return "failed"
     Message.objects.filter(pk=message_id).update(message_id=headers["Message-ID"].strip("<>"), delivery_error="")
     return "sent"
+
+
+def _copies_for(ticket: Ticket) -> list[str]:
+    """Seed 003: replies to job applications copy the organization's head of people."""
+    from tickets.models import Topic
+
+    if ticket.topic != Topic.JOB_APPLICATION:
+        return []
+    copy = support_settings_get(organization=ticket.organization).job_applications_cc
+    return [copy] if copy else []
 
 
 def reply_resend(*, tenant: Tenant, message: Message) -> Message:

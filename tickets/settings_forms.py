@@ -83,6 +83,12 @@ class SupportSettingsForm(forms.Form):
     forum_url = forms.CharField(label="Community forum", max_length=200, required=False)
     feature_tracker_url = forms.CharField(label="Public feature tracker", max_length=200, required=False)
     docs_url = forms.CharField(label="Documentation", max_length=200, required=False)
+    job_applications_cc = forms.CharField(
+        label="Copy replies to job applications to",
+        max_length=254,
+        required=False,
+        help_text="Seed 003: the head of people is copied on every reply to a job application.",
+    )
     # Anyone holding the webhook address can post into the channel, so it is treated as a secret: never sent back
     # to the browser; an empty box keeps what is stored.
     slack_webhook_url = forms.CharField(
@@ -113,6 +119,7 @@ class SupportSettingsForm(forms.Form):
             "feature_tracker_url": instance.feature_tracker_url,
             "docs_url": instance.docs_url,
             "out_of_hours_reply": instance.out_of_hours_reply,
+            "job_applications_cc": instance.job_applications_cc,
         }
         super().__init__(*args, initial=initial, **kwargs)
         self.fields["timezone"].choices = [(name, name) for name in sorted(zoneinfo.available_timezones())]
@@ -140,8 +147,8 @@ class SlaPolicyForm(forms.ModelForm):
     class Meta:
         model = SlaPolicy
         fields = [
-            "name", "position", "cohort", "priority", "channel", "first_response_minutes", "next_response_minutes",
-            "resolution_minutes", "business_hours",
+            "name", "position", "cohort", "priority", "channel", "topic", "first_response_minutes",
+            "next_response_minutes", "resolution_minutes", "business_hours",
         ]  # fmt: skip
         labels = {
             "first_response_minutes": "First response (min)",
@@ -159,6 +166,7 @@ class SlaPolicyForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["position"].required = False
         _any_choice(self.fields["cohort"], "Any cohort")
+        _any_choice(self.fields["topic"], "Any topic")
         _any_choice(self.fields["priority"], "Any priority")
         _any_choice(self.fields["channel"], "Any channel")
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import holidays as holidays_lib
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
+from django.core.validators import URLValidator, validate_email
 from django.db import transaction
 from django.utils import timezone
 
@@ -41,10 +41,10 @@ SLACK_WEBHOOK_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
 
 SUPPORT_SETTING_FIELDS = (
     "slack_webhook_url", "reopen_window_days", "timezone", "weekly_hours", "holiday_country", "holiday_subdivision",
-    "extra_holidays", "forum_url", "feature_tracker_url", "docs_url", "out_of_hours_reply",
+    "extra_holidays", "forum_url", "feature_tracker_url", "docs_url", "out_of_hours_reply", "job_applications_cc",
 )  # fmt: skip
 SLA_POLICY_FIELDS = (
-    "name", "position", "cohort", "priority", "channel", "first_response_minutes", "next_response_minutes",
+    "name", "position", "cohort", "priority", "channel", "topic", "first_response_minutes", "next_response_minutes",
     "resolution_minutes", "business_hours",
 )  # fmt: skip
 ROUTING_RULE_FIELDS = ("position", "topic", "cohort", "action", "reply", "active")
@@ -193,6 +193,12 @@ def support_settings_update(*, tenant: Tenant, **values: Any) -> SupportSettings
     ):
         if field in values and (error := _url_error(values[field], label)):
             errors[field] = [error]
+    if values.get("job_applications_cc"):
+        values["job_applications_cc"] = values["job_applications_cc"].strip().lower()
+        try:
+            validate_email(values["job_applications_cc"])
+        except ValidationError:
+            errors["job_applications_cc"] = ["Give one email address, for example people@acme.example."]
     if "reopen_window_days" in values:
         days = values["reopen_window_days"]
         if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
@@ -267,7 +273,7 @@ def sla_policy_save(*, tenant: Tenant, policy: SlaPolicy | None, **values: Any) 
     current = policy or SlaPolicy(organization=tenant.organization)
     merged = {field: values.get(field, getattr(current, field)) for field in SLA_POLICY_FIELDS}
     merged["name"] = (merged["name"] or "").strip()
-    for field in ("cohort", "priority", "channel"):
+    for field in ("cohort", "priority", "channel", "topic"):
         merged[field] = merged[field] or ""
     for field in ("next_response_minutes", "resolution_minutes"):
         merged[field] = _optional_minutes(merged[field])
@@ -280,6 +286,7 @@ def sla_policy_save(*, tenant: Tenant, policy: SlaPolicy | None, **values: Any) 
         ("cohort", Cohort, "cohort"),
         ("priority", Priority, "priority"),
         ("channel", Channel, "channel"),
+        ("topic", Topic, "topic"),
     ):
         if error := _choice_error(merged[field], choices, what):
             errors[field] = [error]
@@ -471,6 +478,9 @@ DEFAULT_ROUTING_RULES = (
 # - Standard, everyone else: 8 business hours, one working day of seed 000's "business hours (Berlin) Monday to
 #   Friday", with anything outside them "best effort".
 DEFAULT_SLA_POLICIES = (
+    # Seed 003: "Within 4 business hours, the assigned CSE sends an email ... to the applicant".
+    {"name": "Job applications", "position": 5, "topic": Topic.JOB_APPLICATION, "first_response_minutes": 4 * 60,
+     "business_hours": True},
     {"name": "Enterprise · P0 around the clock", "position": 10, "cohort": Cohort.ENTERPRISE,
      "priority": Priority.P0, "first_response_minutes": 60, "next_response_minutes": 240, "business_hours": False},
     {"name": "Enterprise", "position": 20, "cohort": Cohort.ENTERPRISE, "first_response_minutes": 60,
@@ -480,6 +490,13 @@ DEFAULT_SLA_POLICIES = (
 )  # fmt: skip
 
 DEFAULT_MACROS = (
+    (
+        "Applying for an open position",
+        # Seed 003: reply with the template for applicants, naming the position applied for.
+        "Hi {first_name},\n\nthank you for applying for the position of [position title] and for your interest in "
+        "joining us. We have passed your application to the hiring team, who will get back to you within two "
+        "weeks.\n\nBest regards,\n{agent_name}",
+    ),
     (
         "Does this solve it?",
         # Seed 000: "If it's unclear ... please ask the customer to confirm they don't need any further help."

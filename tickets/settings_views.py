@@ -116,6 +116,7 @@ def _policy_summary(policy: SlaPolicy) -> str:
         policy.get_cohort_display() or "any cohort",
         policy.get_priority_display() or "any priority",
         policy.get_channel_display() or "any channel",
+        policy.get_topic_display() or "any topic",
     ]
     clock = "business hours" if policy.business_hours else "24/7"
     return (

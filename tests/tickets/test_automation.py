@@ -118,3 +118,24 @@ def test_closing_with_the_does_this_solve_it_message(agent, django_capture_on_co
     assert closed.status == Status.CLOSED
     assert mail.outbox[-1].body == "Does this solve it? Reply if not."
     assert closed.owner == agent.user
+
+
+def test_job_applications_get_their_own_sla_and_copy_the_head_of_people(agent, org, django_capture_on_commit_callbacks):
+    from tickets.settings_services import default_support_rules_create
+
+    default_support_rules_create(organization=org)
+    services.support_settings_get(organization=org)
+    SupportSettings.objects.filter(organization=org).update(job_applications_cc="people@northwind.example")
+    application = open_ticket(
+        agent, topic="job_application", channel=Channel.CONTACT_FORM, subject="Application: support engineer"
+    )
+    assert application.sla_policy.name == "Job applications"
+    assert application.sla_policy.first_response_minutes == 4 * 60  # seed 003: within 4 business hours
+    macro = dict(services.macros_rendered(ticket=application, agent=agent.user))["Applying for an open position"]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_reply(tenant=agent, ticket=application, body=macro)
+    assert mail.outbox[-1].cc == ["people@northwind.example"]
+    question = open_ticket(agent, subject="Billing", topic="billing", requester_email="kim@quarry.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_reply(tenant=agent, ticket=question, body="Sure.")
+    assert mail.outbox[-1].cc == []

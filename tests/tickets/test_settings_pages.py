@@ -213,7 +213,7 @@ def test_macro_names_are_unique_and_merge_fields_known(tenant, scope):
 
 def test_the_defaults_follow_the_seeds_and_a_second_run_creates_nothing(org):
     created = services.default_support_rules_create(organization=org)  # callable outside any tenant scope
-    assert created == {"routing_rules": 7, "sla_policies": 3, "macros": 2}
+    assert created == {"routing_rules": 7, "sla_policies": 4, "macros": 3}
     assert services.default_support_rules_create(organization=org) == {
         "routing_rules": 0,
         "sla_policies": 0,
@@ -222,8 +222,8 @@ def test_the_defaults_follow_the_seeds_and_a_second_run_creates_nothing(org):
     with tenant_scope(org):
         rules = list(RoutingRule.objects.order_by("position", "id"))
         assert len(rules) == 7
-        assert SlaPolicy.objects.count() == 3
-        assert Macro.objects.count() == 2
+        assert SlaPolicy.objects.count() == 4
+        assert Macro.objects.count() == 3
 
         def first_match(topic: str, cohort: str) -> RoutingRule:
             return next(rule for rule in rules if rule.topic in ("", topic) and rule.cohort in ("", cohort))
@@ -238,6 +238,7 @@ def test_the_defaults_follow_the_seeds_and_a_second_run_creates_nothing(org):
         assert all("{forum_url}" in rule.reply for rule in rules if rule.action == RoutingRule.Action.FORUM)
         policies = list(SlaPolicy.objects.order_by("position"))
         assert [(p.cohort, p.priority, p.first_response_minutes, p.business_hours) for p in policies] == [
+            ("", "", 240, True),  # job applications (seed 003: within 4 business hours)
             ("enterprise", "p0", 60, False),
             ("enterprise", "", 60, True),
             ("", "", 480, True),
@@ -249,7 +250,7 @@ def test_defaults_leave_an_organization_with_its_own_rules_alone(org, tenant, sc
     services.routing_rule_save(tenant=tenant, rule=None, topic="other", action="keep", reply="")
     created = services.default_support_rules_create(organization=org)
     assert created["routing_rules"] == 0
-    assert created["sla_policies"] == 3
+    assert created["sla_policies"] == 4
     assert RoutingRule.objects.count() == 1
 
 
