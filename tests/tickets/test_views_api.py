@@ -291,3 +291,18 @@ def test_breached_view_and_followers_hear_of_the_close(org, client_for, open_tic
     assert (
         Notification.objects.with_scopes_disabled().filter(recipient=watcher.user, text__contains="was closed").exists()
     )
+
+
+def test_search_finds_words_anywhere_in_the_conversation(org, client_for, open_ticket):
+    agent = client_for(Role.SUPPORT)
+    printer = open_ticket("Printer offline")
+    other = open_ticket("Invoice question", email="kim@quarry.example")
+    agent.post(
+        f"/o/{org.slug}/tickets/{printer.number}/post/",
+        {"kind": "comment", "body": "The firmware of the Zebra ZT410 is too old."},
+    )
+    for term, expected in (("zebra", printer), ("firmware", printer), ("invoice", other), ("Printer", printer)):
+        html = page(agent.get(f"/o/{org.slug}/tickets/", {"search": term}))
+        assert expected.subject in html, term
+        assert ({printer, other} - {expected}).pop().subject not in html, term
+    assert "Printer offline" in page(agent.get(f"/o/{org.slug}/tickets/", {"search": f"#{printer.number}"}))
