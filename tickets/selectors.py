@@ -152,16 +152,23 @@ def ticket_search(text: str) -> Q:
     and of every message of the conversation (full text on PostgreSQL, with GIN indexes; substrings elsewhere)."""
     from django.db import connection
 
+    from accounts.models import Contact
+
     text = text.strip()
-    query = Q(requester__email__icontains=text)
+    # One set of ticket ids from parts that each use their own index, rather than an OR across joined tables
+    # (which no index serves): number, requester email (trigram index), subject words, message words.
+    requesters = Contact.objects.filter(email__icontains=text).values("pk")
+    parts = [Ticket.objects.filter(requester__in=requesters).values("pk")]
     if text.lstrip("#").isdigit():
-        query |= Q(number=int(text.lstrip("#")))
+        parts.append(Ticket.objects.filter(number=int(text.lstrip("#"))).values("pk"))
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery
 
         words = SearchQuery(text, config="simple", search_type="websearch")
-        in_subjects = Ticket.objects.annotate(words=_words("subject")).filter(words=words).values("pk")
-        in_messages = Message.objects.annotate(words=_words("body_text")).filter(words=words).values("ticket_id")
-        return query | Q(pk__in=in_subjects) | Q(pk__in=in_messages)
-    in_messages = Message.objects.filter(body_text__icontains=text).values("ticket_id")
-    return query | Q(subject__icontains=text) | Q(pk__in=in_messages)
+        parts.append(Ticket.objects.annotate(words=_words("subject")).filter(words=words).values("pk"))
+        parts.append(Message.objects.annotate(words=_words("body_text")).filter(words=words).values("ticket_id"))
+    else:
+        parts.append(Ticket.objects.filter(subject__icontains=text).values("pk"))
+        parts.append(Message.objects.filter(body_text__icontains=text).values("ticket_id"))
+    parts = [part.order_by() for part in parts]  # a compound statement takes no ORDER BY in its parts
+    return Q(pk__in=parts[0].union(*parts[1:]))
