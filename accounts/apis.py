@@ -2,7 +2,8 @@
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
 
 from accounts import services
@@ -16,6 +17,7 @@ from lifecycle.services import qualification_save, unresponsive_suggested
 User = get_user_model()
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class MemberField(serializers.PrimaryKeyRelatedField):
     """A user id that must belong to a member of the caller's organization (others are "does not exist")."""
 

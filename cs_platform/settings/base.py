@@ -159,8 +159,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CS Platform API",
-    "DESCRIPTION": "Accounts and contacts of one organization. Authenticate with `Authorization: Bearer <key>`; "
-    "the key decides the organization and the role.",
+    "DESCRIPTION": "Accounts, contacts, deals and support tickets of one organization. Authenticate with "
+    "`Authorization: Bearer <key>`; the key decides the organization and the role.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
@@ -169,6 +169,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" or a "channel"; each choice set gets its own, readable name.
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "accounts.models.AccountStatus",
+        "TicketStatusEnum": "tickets.models.Status",
+        "TicketChannelEnum": "tickets.models.Channel",
+        "IntegrationChannelEnum": [("api", "API"), ("contact_form", "Contact form")],
+    },
 }
 
 # Celery: Redis when REDIS_URL is set, otherwise an embedded filesystem broker that needs no server.

@@ -306,3 +306,11 @@ def test_search_finds_words_anywhere_in_the_conversation(org, client_for, open_t
         assert expected.subject in html, term
         assert ({printer, other} - {expected}).pop().subject not in html, term
     assert "Printer offline" in page(agent.get(f"/o/{org.slug}/tickets/", {"search": f"#{printer.number}"}))
+
+
+def test_openapi_describes_tickets_without_warnings(client):
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    assert "/api/v1/tickets/{number}/messages/" in schema["paths"]
+    assert "/api/v1/tickets/{number}/presence/" in schema["paths"]
+    assert schema["components"]["schemas"]["PatchedTicketUpdateRequest"]["properties"]["owner"]["type"] == "integer"
+    assert "TicketStatusEnum" in schema["components"]["schemas"]
