@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from tickets import sla
 from tickets.models import PAUSED_STATUSES, Priority, SupportSettings, Ticket, TicketStatusChange
-from tickets.sla_clock import calendar_for
+from tickets.sla_clock import calendar_for, ticket_targets
 
 # A longer period is cut to its last MAX_PERIOD: the report keeps every ticket of the period in memory.
 MAX_PERIOD = timedelta(days=400)
@@ -205,25 +205,13 @@ def sla_report(*, start: datetime, end: datetime, now: datetime | None = None) -
                 support_settings=support_settings, business_hours=policy.business_hours
             )
         calendar, ticket_pauses = calendars[policy.business_hours], pauses.get(ticket.pk, [])
-        # The same calls as tickets.sla_clock.ticket_targets, so the report agrees with the ticket page.
-        first_response = sla.sla_status(
-            calendar=calendar,
-            start=ticket.created_at,
-            now=now,
-            target_seconds=policy.first_response_minutes * 60,
-            pauses=ticket_pauses,
-            met_at=ticket.first_response_at,
-        )
-        resolution = None
-        if policy.resolution_minutes:
-            resolution = sla.sla_status(
-                calendar=calendar,
-                start=ticket.created_at,
-                now=now,
-                target_seconds=policy.resolution_minutes * 60,
-                pauses=ticket_pauses,
-                met_at=ticket.closed_at,
-            )
+        # The ticket page's own computation, fed what was read in bulk: the report cannot disagree with it.
+        targets = {
+            target.name: target
+            for target in ticket_targets(ticket=ticket, now=now, calendar=calendar, pauses=ticket_pauses)
+        }
+        first_response = targets["First response"].status
+        resolution = targets["Resolution"].status if "Resolution" in targets else None
         outcomes.append(
             TicketSla(
                 ticket=ticket,

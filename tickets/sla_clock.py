@@ -52,18 +52,30 @@ class TargetStatus:
     met: bool = False  # the event happened (first reply sent, ticket closed): in time or late, says status.breached
 
 
-def ticket_targets(*, ticket: Ticket, now: datetime | None = None) -> list[TargetStatus]:
-    """Each target of the ticket's policy with its time left (or overdue), as the ticket page shows them."""
+def ticket_targets(
+    *,
+    ticket: Ticket,
+    now: datetime | None = None,
+    calendar: sla.BusinessCalendar | None = None,
+    pauses: list[sla.Pause] | None = None,
+) -> list[TargetStatus]:
+    """Each target of the ticket's policy with its time left (or overdue), as the ticket page shows them.
+
+    A report over many tickets passes the calendar and the pauses it read in bulk; alone, the ticket reads its own.
+    """
     policy: SlaPolicy | None = ticket.sla_policy
     if policy is None:
         return []
     now = now or timezone.now()
-    from tickets.services import support_settings_get
+    if calendar is None:
+        from tickets.services import support_settings_get
 
-    calendar = calendar_for(
-        support_settings=support_settings_get(organization=ticket.organization), business_hours=policy.business_hours
-    )
-    pauses = pauses_of(ticket=ticket)
+        calendar = calendar_for(
+            support_settings=support_settings_get(organization=ticket.organization),
+            business_hours=policy.business_hours,
+        )
+    if pauses is None:
+        pauses = pauses_of(ticket=ticket)
     targets = [
         TargetStatus(
             "First response",
