@@ -100,7 +100,7 @@ def _cohort_change_record(tenant: Tenant, account: Account, *, from_cohort: str)
         from_cohort=from_cohort,
         to_cohort=account.cohort,
         changed_at=timezone.now(),
-        changed_by=tenant.user if tenant.user is not None and tenant.user.pk else None,
+        changed_by=tenant.member,
     )
 
 

@@ -32,7 +32,7 @@ def audit_record(
     return AuditEntry.objects.create(
         organization=tenant.organization,
         action=action,
-        actor=tenant.user if tenant.user is not None and tenant.user.pk else None,
+        actor=tenant.member,
         actor_api_key=tenant.api_key,
         object_type=obj._meta.model_name,
         object_id=obj.pk,

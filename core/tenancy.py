@@ -43,6 +43,20 @@ class Tenant:
     def role_label(self) -> str:
         return Role(self.role).label
 
+    @property
+    def member(self):
+        """The signed-in member acting, or None for an API key or the system (what "changed by" fields store)."""
+        return self.user if self.user is not None and self.user.pk else None
+
+    @property
+    def actor_label(self) -> str:
+        """Who acted, for histories that keep a name: the member, the API key, or "System"."""
+        if self.member is not None:
+            return self.member.get_full_name() or self.member.email
+        if self.api_key is not None:
+            return f"API key {self.api_key.name}"
+        return "System"
+
 
 @contextmanager
 def tenant_scope(organization: Organization) -> Iterator[None]:

@@ -42,18 +42,6 @@ from lifecycle.models import (
 UNRESPONSIVE_AFTER = timedelta(days=14)
 
 
-def _actor_label(tenant: Tenant) -> str:
-    if tenant.user is not None and tenant.user.pk:
-        return tenant.user.get_full_name() or tenant.user.email
-    if tenant.api_key is not None:
-        return f"API key {tenant.api_key.name}"
-    return "System"
-
-
-def _actor(tenant: Tenant):
-    return tenant.user if tenant.user is not None and tenant.user.pk else None
-
-
 # --- Settings --------------------------------------------------------------------------------------------------
 
 
@@ -186,8 +174,8 @@ def stage_change_record(
         from_stage=from_stage,
         to_stage=contact.lifecycle_stage,
         owner_id=owner_id,
-        changed_by=_actor(tenant),
-        changed_by_label=_actor_label(tenant),
+        changed_by=tenant.member,
+        changed_by_label=tenant.actor_label,
         reason=reason,
         is_correction=is_correction,
         changed_at=timezone.now(),
@@ -389,7 +377,7 @@ def deal_create(*, tenant: Tenant, account: Account, **values: Any) -> Deal:
     if not values.get("currency"):
         values["currency"] = account.currency
     if "owner" not in values:
-        values["owner"] = account.ae_owner or (_actor(tenant) if tenant.role == Role.AE else None)
+        values["owner"] = account.ae_owner or (tenant.member if tenant.role == Role.AE else None)
     if not values.get("name"):
         pipeline_settings = pipeline_settings_get(organization=tenant.organization)
         values["name"] = deal_name_suggest(
@@ -562,7 +550,7 @@ def deal_commit(*, tenant: Tenant, deal: Deal) -> OnboardingPlan:
             assignee=csm if step.assignee_role == OnboardingStepTemplate.AssigneeRole.CSM else (deal.owner or csm),
             due_date=today + timedelta(days=step.due_days),
             position=step.position,
-            created_by=_actor(tenant),
+            created_by=tenant.member,
         )
         for step in OnboardingStepTemplate.objects.order_by("position", "id")
     )
@@ -576,7 +564,7 @@ def deal_commit(*, tenant: Tenant, deal: Deal) -> OnboardingPlan:
     notification_send(
         organization=tenant.organization,
         recipient=csm,
-        text=f"{_actor_label(tenant)} committed {deal.name}: onboarding of {account.name} starts with you.",
+        text=f"{tenant.actor_label} committed {deal.name}: onboarding of {account.name} starts with you.",
         url=reverse("account_detail", kwargs={"org_slug": tenant.organization.slug, "pk": account.pk}),
     )
     return plan
@@ -621,8 +609,8 @@ def handoff_complete(*, tenant: Tenant, deal: Deal) -> None:
             from_stage=contact.lifecycle_stage,
             to_stage=LifecycleStage.CUSTOMER,
             owner_id=contact.owner_id or account.ae_owner_id,
-            changed_by=_actor(tenant),
-            changed_by_label=_actor_label(tenant),
+            changed_by=tenant.member,
+            changed_by_label=tenant.actor_label,
             reason=f"Deal {deal.name} won",
             changed_at=now,
         )
@@ -672,16 +660,16 @@ def task_create(
         account=account,
         title=title.strip(),
         description=(description or "").strip(),
-        assignee=assignee or _actor(tenant),
+        assignee=assignee or tenant.member,
         due_date=due_date,
-        created_by=_actor(tenant),
+        created_by=tenant.member,
     )
     audit_record(tenant=tenant, action="task.created", obj=task, account_id=account.pk)
     if task.assignee_id and task.assignee_id != getattr(tenant.user, "pk", None):
         notification_send(
             organization=tenant.organization,
             recipient=task.assignee,
-            text=f"{_actor_label(tenant)} gave you a task for {account.name}: {task.title}",
+            text=f"{tenant.actor_label} gave you a task for {account.name}: {task.title}",
             url=reverse("my_work", kwargs={"org_slug": tenant.organization.slug}),
         )
     return task
@@ -691,7 +679,7 @@ def task_create(
 def task_complete(*, tenant: Tenant, task: Task) -> Task:
     """Marks a task done; the last open step of an onboarding plan completes the plan."""
     claimed = Task.objects.filter(pk=task.pk, status=Task.Status.OPEN).update(
-        status=Task.Status.DONE, completed_at=timezone.now(), completed_by=_actor(tenant)
+        status=Task.Status.DONE, completed_at=timezone.now(), completed_by=tenant.member
     )
     task.refresh_from_db()
     if not claimed:

@@ -25,8 +25,8 @@ from core.notifications import notification_send
 from core.secrets import seal, unseal
 from core.services import audit_record
 from core.tenancy import Tenant
-from tickets.models import Channel, Escalation, Message, Status, SupportSettings, Ticket
-from tickets.services import support_settings_get, ticket_reply
+from tickets.models import Escalation, Message, Status, SupportSettings, Ticket
+from tickets.services import conversation_event, support_settings_get, ticket_reply
 
 logger = logging.getLogger(__name__)
 
@@ -313,9 +313,9 @@ def ticket_escalate(
         issue_number=int(answer["number"]),
         issue_url=answer["html_url"],
         state=Escalation.State.OPEN,
-        created_by=_actor(tenant),
+        created_by=tenant.member,
     )
-    _event(ticket, f"Escalated as {escalation} {escalation.issue_url}", author=_actor(tenant))
+    conversation_event(ticket=ticket, text=f"Escalated as {escalation} {escalation.issue_url}", author=tenant.member)
     audit_record(
         tenant=tenant, action="ticket.escalated", obj=escalation, account_id=ticket.account_id,
         changes={"issue": [None, str(escalation)], "issue_url": [None, escalation.issue_url]},
@@ -342,17 +342,6 @@ def _report_errors(ticket: Ticket, values: dict[str, str], labels: list[str]) ->
         if found and field not in errors:
             errors[field] = [f"Remove “{found}”: a public issue names the customer only as {codename}."]
     return errors
-
-
-def _actor(tenant: Tenant):
-    return tenant.user if tenant.user is not None and tenant.user.pk else None
-
-
-def _event(ticket: Ticket, text: str, author=None) -> Message:
-    return Message.objects.create(
-        organization_id=ticket.organization_id, ticket=ticket, kind=Message.Kind.EVENT, author=author,
-        channel=Channel.WEB, body_text=text,
-    )  # fmt: skip
 
 
 def _ticket_url(ticket: Ticket) -> str:
@@ -397,7 +386,9 @@ def escalation_closed(*, organization: Organization, repository: str, issue_numb
                 continue
             changed += 1
             ticket = escalation.ticket
-            _event(ticket, f"{escalation} was closed on GitHub: the bug is resolved, the ticket may close.")
+            conversation_event(
+                ticket=ticket, text=f"{escalation} was closed on GitHub: the bug is resolved, the ticket may close."
+            )
             audit_record(
                 tenant=system, action="escalation.closed", obj=escalation, account_id=ticket.account_id,
                 changes={"state": [Escalation.State.OPEN, Escalation.State.CLOSED]},

@@ -77,10 +77,10 @@ def email_receive(*, organization: Organization, raw: bytes) -> InboundEmailReco
             ticket = email_thread(mail=mail, organization=organization)
             if mail.is_auto_reply:
                 if ticket is not None:
-                    Message.objects.create(
-                        organization=organization, ticket=ticket, kind=Message.Kind.EVENT, channel=Channel.EMAIL,
-                        body_text=f"Automatic reply from {mail.from_address} ({mail.auto_reason}); the ticket was "
-                        "not reopened and no answer was sent.", message_id=mail.message_id,
+                    services.conversation_event(
+                        ticket=ticket, channel=Channel.EMAIL, message_id=mail.message_id,
+                        text=f"Automatic reply from {mail.from_address} ({mail.auto_reason}); the ticket was not "
+                        "reopened and no answer was sent.",
                     )  # fmt: skip
                 record.outcome, record.ticket = Outcome.AUTO_REPLY, ticket
                 record.save()
@@ -144,10 +144,9 @@ def attachments_store(*, message: Message, attachments) -> list[Attachment]:
         item.save()
         stored.append(item)
     if refused:
-        Message.objects.create(
-            organization_id=message.organization_id, ticket=message.ticket, kind=Message.Kind.EVENT,
-            channel=Channel.EMAIL, body_text="Attachments not kept: " + "; ".join(refused) + ".",
-        )  # fmt: skip
+        services.conversation_event(
+            ticket=message.ticket, channel=message.channel, text="Attachments not kept: " + "; ".join(refused) + "."
+        )
     return stored
 
 

@@ -43,10 +43,6 @@ from tickets.models import (
 MENTION = re.compile(r"(?<![\w.@])@([\w.+-]+)")
 
 
-def _actor(tenant: Tenant):
-    return tenant.user if tenant.user is not None and tenant.user.pk else None
-
-
 def _ticket_url(ticket: Ticket) -> str:
     return reverse("ticket_detail", kwargs={"org_slug": ticket.organization.slug, "number": ticket.number})
 
@@ -196,7 +192,7 @@ def ticket_reply(*, tenant: Tenant, ticket: Ticket, body: str, status: str = Sta
         raise ValidationError({"body": ["Write the reply first."]})
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     now = timezone.now()
-    member = _actor(tenant)
+    member = tenant.member
     channel, _ = reply_channel_for(ticket=ticket)
     message = Message.objects.create(
         organization=tenant.organization,
@@ -233,13 +229,13 @@ def ticket_comment(*, tenant: Tenant, ticket: Ticket, body: str) -> Message:
         organization=tenant.organization,
         ticket=ticket,
         kind=Message.Kind.COMMENT,
-        author=_actor(tenant),
+        author=tenant.member,
         channel=Channel.WEB,
         body_text=body.strip(),
     )
     mentioned = _mentioned_members(tenant, body)
     message.mentions.set(mentioned)
-    author = _actor(tenant)
+    author = tenant.member
     author_name = (author.get_full_name() or author.email) if author else "Someone"
     for user in mentioned:
         if author is not None and user.pk == author.pk:
@@ -324,7 +320,7 @@ def ticket_status_set(*, tenant: Tenant, ticket: Ticket, status: str) -> Ticket:
     ticket.save()
     sla_refresh(ticket=ticket)
     if ticket.status == Status.CLOSED:
-        _tell_followers(ticket, f"#{ticket.number} was closed: {ticket.subject}", except_user=_actor(tenant))
+        _tell_followers(ticket, f"#{ticket.number} was closed: {ticket.subject}", except_user=tenant.member)
     audit_record(
         tenant=tenant, action="ticket.status_changed", obj=ticket, account_id=ticket.account_id,
         changes={"status": [before, ticket.status]},
@@ -347,9 +343,9 @@ def ticket_assign(*, tenant: Tenant, ticket: Ticket, owner, note: str = "") -> T
     ticket.owner = owner
     ticket.save(update_fields=["owner", "updated_at"])
     who = owner.get_full_name() or owner.email if owner else "nobody"
-    Message.objects.create(
-        organization=tenant.organization, ticket=ticket, kind=Message.Kind.EVENT, author=_actor(tenant),
-        channel=Channel.WEB, body_text=f"Assigned to {who}." + (f" {note.strip()}" if (note or "").strip() else ""),
+    conversation_event(
+        ticket=ticket, author=tenant.member,
+        text=f"Assigned to {who}." + (f" {note.strip()}" if (note or "").strip() else ""),
     )  # fmt: skip
     audit_record(
         tenant=tenant, action="ticket.owner_changed", obj=ticket, account_id=ticket.account_id,
@@ -595,10 +591,13 @@ def _automatic_reply(tenant: Tenant, ticket: Ticket, text: str) -> Message:
     return message
 
 
-def _event(ticket: Ticket, text: str) -> Message:
+def conversation_event(
+    *, ticket: Ticket, text: str, author=None, channel: str = Channel.WEB, message_id: str = ""
+) -> Message:
+    """An automatic action written into the conversation, so the team sees what happened and why."""
     return Message.objects.create(
-        organization_id=ticket.organization_id, ticket=ticket, kind=Message.Kind.EVENT, channel=Channel.WEB,
-        body_text=text,
+        organization_id=ticket.organization_id, ticket=ticket, kind=Message.Kind.EVENT, author=author,
+        channel=channel, body_text=text, message_id=message_id,
     )  # fmt: skip
 
 
@@ -630,7 +629,7 @@ def _route(tenant: Tenant, ticket: Ticket) -> bool:
          "feature_tracker_url": support_settings.feature_tracker_url},
     )  # fmt: skip
     _automatic_reply(tenant, ticket, text)
-    _event(ticket, f"Routing rule “{rule}”: answered automatically and closed as out of scope.")
+    conversation_event(ticket=ticket, text=f"Routing rule “{rule}”: answered automatically and closed as out of scope.")
     _status_apply(ticket, Status.CLOSED)
     ticket.save(update_fields=["status", "closed_at"])
     sla_refresh(ticket=ticket)
@@ -657,7 +656,7 @@ def _out_of_hours_notice(tenant: Tenant, ticket: Ticket) -> None:
         {"business_hours": f"in {support_settings.timezone} business hours", "next_open": f"{back:%A %d %B, %H:%M}"},
     )
     _automatic_reply(tenant, ticket, text)
-    _event(ticket, f"Out of business hours: the customer was told we are back {back:%A %H:%M}.")
+    conversation_event(ticket=ticket, text=f"Out of business hours: the customer was told we are back {back:%A %H:%M}.")
 
 
 # Seed 000: "If it's unclear ... please ask the customer to confirm they don't need any further help."
@@ -685,7 +684,7 @@ def macros_rendered(*, ticket: Ticket, agent) -> list[tuple[str, str]]:
 
 def ticket_follow_toggle(*, tenant: Tenant, ticket: Ticket) -> bool:
     """Follows the ticket, or stops following it; True when the member now follows it."""
-    user = _actor(tenant)
+    user = tenant.member
     if user is None:
         raise ValidationError({"followers": ["Only a member can follow a ticket."]})
     if ticket.followers.filter(pk=user.pk).exists():
