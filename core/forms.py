@@ -5,6 +5,19 @@ from django import forms
 from core.models import Role
 
 
+class SecretFieldsMixin:
+    """For forms with write-only secret fields `<name>` and a `clear_<name>` checkbox beside each.
+
+    A secret is never sent back to the browser, so an empty box means "keep what is stored".
+    """
+
+    def secret(self, name: str) -> str | None:
+        """None keeps the stored secret, "" clears it, a value replaces it (the services' convention)."""
+        if self.cleaned_data[f"clear_{name}"]:
+            return ""
+        return self.cleaned_data[name] or None
+
+
 class OrganizationSettingsForm(forms.Form):
     name = forms.CharField(max_length=200)
     default_currency = forms.CharField(max_length=3, help_text="Three-letter ISO code used for new accounts.")

@@ -34,3 +34,23 @@ def unseal(sealed: str) -> str:
 def hint(secret: str) -> str:
     """What a settings page may show of a stored secret: its last four characters."""
     return f"…{secret[-4:]}" if len(secret) >= 8 else "set"
+
+
+def secret_change(stored: str, given: str | None) -> tuple[str, list[str] | None]:
+    """The sealed value to keep and the audit before/after, which says what happened and never what the secret is.
+
+    None keeps the stored secret, "" clears it, anything else replaces it.
+    """
+    if given is None:
+        return stored, None
+    if given == "":
+        return "", (["set", "cleared"] if stored else None)
+    return seal(given), ["set" if stored else "not set", "replaced" if stored else "set"]
+
+
+def sealed_hint(sealed: str) -> str:
+    """What a settings page says of a stored secret: its last characters, or that it must be entered again."""
+    if not sealed:
+        return ""
+    secret = unseal(sealed)
+    return hint(secret) if secret else "stored under an older key: enter it again"

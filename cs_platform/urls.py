@@ -26,6 +26,7 @@ organization_urlpatterns = [
     path("", include("tickets.urls")),
     path("", include("tickets.report_urls")),
     path("", include("tickets.settings_urls")),
+    path("settings/integrations/", include("integrations.urls")),
     path("settings/", include("core.urls")),
 ]
 
@@ -37,5 +38,6 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include(organization_urlpatterns)),
     path("api/v1/", include((api_urlpatterns, "api"))),
     path("inbound/", include("tickets.webhook_urls")),
+    path("webhooks/hubspot/", include("integrations.hubspot.webhook_urls")),
     path("admin/", admin.site.urls),
 ]

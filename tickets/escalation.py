@@ -22,7 +22,7 @@ from django.utils.text import slugify
 
 from core.models import Organization, Role
 from core.notifications import notification_send
-from core.secrets import seal, unseal
+from core.secrets import secret_change, unseal
 from core.services import audit_record
 from core.tenancy import Tenant
 from tickets.models import Escalation, Message, Status, SupportSettings, Ticket
@@ -59,15 +59,6 @@ class GitHubUnreachableError(Exception):
 # --- Settings -------------------------------------------------------------------------------------------------
 
 
-def _secret_change(stored: str, given: str | None) -> tuple[str, list[str] | None]:
-    """The sealed value to keep and the audit before/after, which says what happened and never what the secret is."""
-    if given is None:
-        return stored, None
-    if given == "":
-        return "", (["set", "cleared"] if stored else None)
-    return seal(given), ["set" if stored else "not set", "replaced" if stored else "set"]
-
-
 @transaction.atomic
 def github_settings_update(
     *, tenant: Tenant, repository: str, api_url: str, token: str | None, webhook_secret: str | None
@@ -94,14 +85,14 @@ def github_settings_update(
         changes["github_api_url"] = [support_settings.github_api_url, api_url]
     support_settings.github_repository = repository
     support_settings.github_api_url = api_url
-    support_settings.github_token_sealed, token_change = _secret_change(support_settings.github_token_sealed, token)
-    support_settings.github_webhook_secret_sealed, secret_change = _secret_change(
+    support_settings.github_token_sealed, token_change = secret_change(support_settings.github_token_sealed, token)
+    support_settings.github_webhook_secret_sealed, webhook_secret_change = secret_change(
         support_settings.github_webhook_secret_sealed, webhook_secret
     )
     if token_change:
         changes["github_token"] = token_change
-    if secret_change:
-        changes["github_webhook_secret"] = secret_change
+    if webhook_secret_change:
+        changes["github_webhook_secret"] = webhook_secret_change
     # Only these columns: the same row also hands out ticket numbers.
     support_settings.save(
         update_fields=["github_repository", "github_api_url", "github_token_sealed", "github_webhook_secret_sealed"]

@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.decorators import tenant_permission_required
-from core.forms import form_add_service_errors
+from core.forms import SecretFieldsMixin, form_add_service_errors
 from core.permissions import Permission
-from core.secrets import hint, unseal
+from core.secrets import sealed_hint
 from tickets import escalation as escalation_services
 from tickets.models import Escalation, Message, Ticket
 from tickets.services import support_settings_get
@@ -38,7 +38,7 @@ class EscalateForm(forms.Form):
     labels = forms.CharField(required=False, label="More labels", help_text="Comma-separated, added to the above.")
 
 
-class GitHubSettingsForm(forms.Form):
+class GitHubSettingsForm(SecretFieldsMixin, forms.Form):
     repository = forms.CharField(max_length=140, required=False, help_text="owner/name, for example acme/platform.")
     api_url = forms.CharField(label="API address", max_length=200, help_text="https://api.github.com, or your GHES.")
     # Secrets are never sent back to the browser: an empty box keeps what is stored.
@@ -54,12 +54,6 @@ class GitHubSettingsForm(forms.Form):
         help_text="The secret of the repository's webhook. Empty keeps the stored one.",
     )
     clear_webhook_secret = forms.BooleanField(required=False, label="Remove the stored webhook secret")
-
-    def secret(self, name: str) -> str | None:
-        """None keeps the stored secret, "" clears it (the service's convention)."""
-        if self.cleaned_data[f"clear_{name}"]:
-            return ""
-        return self.cleaned_data[name] or None
 
 
 def _ticket(number: int) -> Ticket:
@@ -130,13 +124,6 @@ def escalation_share_view(request, org_slug: str, number: int, pk: int) -> HttpR
     return redirect("ticket_detail", org_slug=org_slug, number=number)
 
 
-def _stored_hint(sealed: str) -> str:
-    if not sealed:
-        return ""
-    secret = unseal(sealed)
-    return hint(secret) if secret else "stored under an older key: enter it again"
-
-
 @tenant_permission_required(Permission.ORGANIZATION_MANAGE)
 def github_settings(request, org_slug: str) -> HttpResponse:
     organization = request.tenant.organization
@@ -169,8 +156,8 @@ def github_settings(request, org_slug: str) -> HttpResponse:
         {
             "form": form,
             "section": "github",
-            "token_hint": _stored_hint(support_settings.github_token_sealed),
-            "webhook_secret_hint": _stored_hint(support_settings.github_webhook_secret_sealed),
+            "token_hint": sealed_hint(support_settings.github_token_sealed),
+            "webhook_secret_hint": sealed_hint(support_settings.github_webhook_secret_sealed),
             "webhook_url": settings.SITE_URL + reverse("github_webhook", kwargs={"organization": organization.slug}),
         },
         status=400 if form.errors else 200,

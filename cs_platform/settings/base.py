@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "accounts",
     "lifecycle",
     "tickets",
+    "integrations",
     "qbr",
     "churn",
     "migrations_notify",
@@ -210,6 +211,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.escalation_tasks.refresh_escalations_for_all_organizations",
         "schedule": crontab(minute="*/15"),
     },
+    # Integrations: incremental syncs every ten minutes (webhooks carry changes in between), a full reconcile nightly
+    # that repairs anything a lost webhook missed.
+    "integrations-incremental-every-10-minutes": {
+        "task": "integrations.tasks.sync_all_organizations",
+        "schedule": crontab(minute="*/10"),
+        "args": ("incremental",),
+    },
+    "integrations-full-reconcile-nightly": {
+        "task": "integrations.tasks.sync_all_organizations",
+        "schedule": crontab(hour=2, minute=30),
+        "args": ("full",),
+    },
     "sla-breach-sweep-every-minute": {
         "task": "tickets.tasks.sla_breach_sweep",
         "schedule": 60.0,
@@ -226,3 +239,7 @@ LOGGING = {
 # Lists show an exact count up to this bound, then "1,000+": counting a million rows per page view is waste.
 LIST_COUNT_BOUND = 1000
 LIST_PAGE_SIZE = 25
+
+# Integrations: a sync lock lives this long after its last heartbeat, so a worker killed mid-run blocks the next run
+# for at most this long.
+SYNC_LOCK_TTL_SECONDS = env_int("SYNC_LOCK_TTL_SECONDS", 120)

@@ -1,0 +1,2 @@
+# HubSpot's own settings pages (stage mapping, field ownership, conflicts) are added here.
+urlpatterns: list = []

@@ -1,0 +1,2 @@
+# The HubSpot webhook endpoint is added here.
+urlpatterns: list = []
