@@ -183,7 +183,11 @@ SPECTACULAR_SETTINGS = {
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+    # With acks_late, a message a dead worker held comes back after this long; it must outlast the longest task
+    # (a sync's time limit is 65 minutes), or a task still running would be handed to a second worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 70 * 60)
+    }
 else:
     _broker_dir = BASE_DIR / "var" / "celery-broker"
     CELERY_BROKER_URL = "filesystem://"
