@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from core.models import Role
 from core.services import api_key_create
 from core.tenancy import Tenant, tenant_scope
+from integrations.models import Source, SyncKind, SyncRun
 from lifecycle.models import OnboardingStepTemplate
 from tests.factories import AccountFactory, ContactFactory, DealFactory, MembershipFactory, NoteFactory, TaskFactory
 from tickets.models import Macro, RoutingRule, SlaPolicy
@@ -30,6 +31,8 @@ NOT_TENANT_ROUTES = {
     "api:docs",
     "inbound_email",  # a machine posting with the organization's own secret: tests/tickets/test_inbound.py
     "github_webhook",  # signed with the organization's webhook secret: tests/tickets/test_escalation.py
+    "stripe_webhook",  # signed with the organization's endpoint secret: tests/revenue
+    "hubspot_webhook",  # signed (v3) with the organization's app secret: tests/integrations/hubspot
 }
 
 
@@ -76,7 +79,9 @@ def victim(db):
         policy = SlaPolicy.objects.create(organization=organization, name="Secret policy", first_response_minutes=60)
         rule = RoutingRule.objects.create(organization=organization, action="keep")
         macro = Macro.objects.create(organization=organization, name="Secret macro", body="Hello")
+        sync_run = SyncRun.objects.create(organization=organization, source=Source.STRIPE, kind=SyncKind.FULL)
     return {
+        "sync_run": sync_run,
         "sla_policy": policy,
         "routing_rule": rule,
         "macro": macro,
@@ -111,6 +116,7 @@ def pk_for(route_name: str, victim: dict) -> int:
         ("sla_policy", "sla_policy"),
         ("routing_rule", "routing_rule"),
         ("macro", "macro"),
+        ("integration_run", "sync_run"),
     ):
         if route_name.startswith(prefix):
             return victim[kind].pk
@@ -124,6 +130,8 @@ def fill(route_name: str, params: frozenset, victim: dict, pk_override=None) -> 
             kwargs[key] = victim["organization"].slug
         elif key == "pk":
             kwargs[key] = pk_override if pk_override is not None else pk_for(route_name, victim)
+        elif key == "source":
+            kwargs[key] = victim["sync_run"].source
         elif key == "number":
             kwargs[key] = pk_override if pk_override is not None else victim["ticket"].number
         else:

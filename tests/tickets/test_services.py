@@ -131,7 +131,8 @@ def test_a_breach_is_recorded_once_and_tells_the_owner_or_the_team(agent, collea
     with time_machine.travel(FRIDAY_1630, tick=False):
         ticket = open_ticket(agent)
     due = ticket.sla_due_at
-    assert services.sla_breach_record(ticket_id=ticket.pk, due_at=due) is False  # not yet: the alarm came early
+    with time_machine.travel(due - timedelta(minutes=1), tick=False):
+        assert services.sla_breach_record(ticket_id=ticket.pk, due_at=due) is False  # not yet: the alarm came early
     with time_machine.travel(due + timedelta(seconds=1), tick=False):
         assert services.sla_breach_record(ticket_id=ticket.pk, due_at=due) is True
         assert services.sla_breach_record(ticket_id=ticket.pk, due_at=due) is False  # redelivered: nothing more
