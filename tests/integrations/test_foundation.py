@@ -323,3 +323,23 @@ def test_external_links_upsert_on_the_external_id(org, scope):
     record = ExternalRecord.objects.get()
     assert record.last_synced_at >= first_sync
     assert services.last_synced_at(object_type="contact", local_id=1) == {"hubspot": record.last_synced_at}
+
+
+def test_a_synced_records_page_says_when_each_source_last_synced_it(client_for, org, scope):
+    from tests.factories import AccountFactory, ContactFactory
+
+    account = AccountFactory(organization=org)
+    contact = ContactFactory(account=account)
+    csm = client_for(Role.CSM)
+    assert "synced" not in csm.get(reverse("account_detail", args=[org.slug, account.pk])).content.decode()
+    services.external_records_touch(
+        organization=org, source=Source.HUBSPOT, object_type="account", links=[("9001", account.pk, None)]
+    )
+    services.external_records_touch(
+        organization=org, source=Source.STRIPE, object_type="account", links=[("cus_1", account.pk, None)]
+    )
+    page = csm.get(reverse("account_detail", args=[org.slug, account.pk])).content.decode()
+    assert "HubSpot synced 0" in page
+    assert "Stripe synced 0" in page
+    # The contact was not synced: its page says nothing about it.
+    assert "synced" not in csm.get(reverse("contact_detail", args=[org.slug, contact.pk])).content.decode()
