@@ -27,6 +27,7 @@ organization_urlpatterns = [
     path("", include("tickets.report_urls")),
     path("", include("tickets.settings_urls")),
     path("settings/integrations/", include("integrations.urls")),
+    path("", include("revenue.urls")),
     path("settings/", include("core.urls")),
 ]
 
@@ -39,5 +40,6 @@ urlpatterns = [
     path("api/v1/", include((api_urlpatterns, "api"))),
     path("inbound/", include("tickets.webhook_urls")),
     path("webhooks/hubspot/", include("integrations.hubspot.webhook_urls")),
+    path("webhooks/stripe/", include("revenue.webhook_urls")),
     path("admin/", admin.site.urls),
 ]

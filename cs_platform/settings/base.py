@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "lifecycle",
     "tickets",
     "integrations",
+    "revenue",
     "qbr",
     "churn",
     "migrations_notify",
