@@ -232,6 +232,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.sla_breach_sweep",
         "schedule": 60.0,
     },
+    # Seed 004: 48 hours before a customer meeting, check the customer accepted; every five minutes, each meeting
+    # checked once (compare-and-set), so the check lands within five minutes of the 48-hour mark.
+    "qbr-attendance-checks-every-5-minutes": {
+        "task": "qbr.tasks.attendance_checks_for_all_organizations",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Seeds 000 and 003: QBRs each quarter; each programme account without a proposed or scheduled QBR gets one
+    # proposed (one open proposal per account), for its CSM to confirm.
+    "qbr-proposals-daily": {
+        "task": "qbr.tasks.propose_qbrs_for_all_organizations",
+        "schedule": crontab(hour=5, minute=45),
+    },
 }
 
 LOGGING = {
