@@ -39,5 +39,5 @@ def as_dict(obj: Any) -> dict[str, Any]:
     if obj is None:
         return {}
     if isinstance(obj, stripe.StripeObject):
-        return obj.to_dict()
+        return obj.to_dict(for_json=True)
     return dict(obj)
