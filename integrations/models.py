@@ -201,3 +201,13 @@ class ExternalRecord(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.source} {self.object_type} {self.external_id} → {self.local_id}"
+
+
+# HubSpot's models live in their own module (owned with the HubSpot adapter); importing them here registers them.
+from integrations.hubspot_models import (  # noqa: E402, F401
+    FieldOwner,
+    HubSpotConflict,
+    HubSpotFieldOwnership,
+    HubSpotRecordState,
+    HubSpotStageMapping,
+)

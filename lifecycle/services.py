@@ -436,6 +436,27 @@ def deal_move(*, tenant: Tenant, deal: Deal, to_stage: str, lost_reason: str = "
     return _deal_stage_apply(tenant, deal, to_stage=to_stage, lost_reason=(lost_reason or "").strip())
 
 
+@transaction.atomic
+def deal_stage_import(*, tenant: Tenant, deal: Deal, to_stage: str, lost_reason: str = "") -> Deal:
+    """A stage a deal already has in the CRM it is synced from (HubSpot) lands here as it is.
+
+    The board's move rules (no skipped stages, won only from Contract Sent) are for moves made here; a deal that
+    HubSpot's AE moved from Opportunity to Value Validated *is* at Value Validated, and refusing it would leave the
+    two systems apart. What still holds: a closed deal stays closed (seed 002), a lost one needs a reason from the
+    organization's list, and Closed Won completes the handoff.
+    """
+    deal = Deal.objects.select_for_update().get(pk=deal.pk)
+    if to_stage not in DealStage.values:
+        raise ValidationError({"stage": [f"'{to_stage}' is not a deal stage."]})
+    if deal.stage in (DealStage.CLOSED_WON, DealStage.CLOSED_LOST) and to_stage != deal.stage:
+        refusal = rules.deal_move_refusal(
+            deal_type=deal.type, from_stage=deal.stage, to_stage=to_stage, lost_reason="", lost_reasons=[]
+        )
+        raise ValidationError(refusal)
+    lost_reason = (lost_reason or "").strip()
+    return _deal_stage_apply(tenant, deal, to_stage=to_stage, lost_reason=lost_reason, check_rules=False)
+
+
 def _deal_stage_apply(tenant: Tenant, deal: Deal, *, to_stage: str, lost_reason: str, check_rules: bool = True) -> Deal:
     """check_rules=False: a deal created at a later stage lands there; only a lost deal's reason is still checked."""
     lost_reasons = pipeline_settings_get(organization=tenant.organization).lost_reasons
