@@ -595,6 +595,17 @@ def stripe_event_apply(
     if needs_fetch and client is not None:
         params = _EXPAND_DISCOUNTS if match == "customer.subscription." else None
         obj = as_dict(getattr(client.v1, service).retrieve(obj["id"], params=params))
+    customer_id = _id_of(obj.get("customer")) if match != "customer." else ""
+    if customer_id and client is not None and not StripeCustomer.objects.filter(stripe_id=customer_id).exists():
+        # Deliveries come in any order: a subscription may arrive before its customer. Fetch the customer now so
+        # the subscription lands on its account at once.
+        customers_apply(
+            organization=organization,
+            customers=[as_dict(client.v1.customers.retrieve(customer_id))],
+            remote_updated_at=timezone.now(),
+            guard=True,
+            refresh=refresh,
+        )
     kwargs: dict[str, Any] = {keyword: [obj], "remote_updated_at": occurred_at, "guard": True}
     if match != "invoice.":
         kwargs["refresh"] = refresh

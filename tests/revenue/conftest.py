@@ -30,6 +30,14 @@ def localstripe(localstripe_session: LocalStripe) -> LocalStripe:
     return localstripe_session
 
 
+@pytest.fixture
+def localstripe_own() -> LocalStripe:
+    """A localstripe of this test's own: webhook endpoints stay registered for a process's life, and deliveries of
+    an earlier test's events (sent a second after them) must not reach this test's server."""
+    with localstripe_server() as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def stripe_httpserver() -> HTTPServer:
     server = HTTPServer(host="127.0.0.1", port=0)

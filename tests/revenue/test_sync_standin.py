@@ -67,8 +67,8 @@ def test_full_reconcile_imports_todays_shapes_links_accounts_and_fills_the_ledge
     c3 = connected.add_customer(email="ops@acme.example", name="Acme Ops")
     connected.add_customer(email="who@nowhere.example", name="Nobody Inc")
     twenty_off = connected.add_coupon(percent_off=20)
-    s1 = connected.add_subscription(customer=c1, items=[(monthly, 4)])  # 4 × $25 = $100
-    connected.add_subscription(customer=c2, items=[(yearly, 1)], coupon=twenty_off)  # $100 − 20% = $80
+    s1 = connected.add_subscription(customer=c1, items=[(monthly, 4)])  # 4 x $25 = $100
+    connected.add_subscription(customer=c2, items=[(yearly, 1)], coupon=twenty_off)  # $100 - 20% = $80
     connected.add_subscription(customer=c3, items=[(monthly, 1)], status="trialing")  # no MRR
     connected.add_invoice(customer=c1, subscription=s1, amount=10000, status="paid")
 
@@ -85,11 +85,13 @@ def test_full_reconcile_imports_todays_shapes_links_accounts_and_fills_the_ledge
         assert links[c2["id"]] == StripeCustomerLink.METADATA
         assert links[c3["id"]] == StripeCustomerLink.EMAIL_DOMAIN
         unmatched = StripeCustomer.objects.get(name="Nobody Inc")
-        assert unmatched.account is None and unmatched.last_synced_at is not None
+        assert unmatched.account is None
+        assert unmatched.last_synced_at is not None
         subscription = StripeSubscription.objects.get(stripe_id=s1["id"])
         item = subscription.items.get()
         # Item-level periods (API 2025-03-31 "basil") and the price carried by the item.
-        assert item.current_period_start is not None and item.price_stripe_id == monthly["id"]
+        assert item.current_period_start is not None
+        assert item.price_stripe_id == monthly["id"]
         assert (item.unit_amount, item.quantity, item.interval) == (2500, 4, "month")
         assert StripePrice.objects.filter(stripe_id=yearly["id"], interval="year").exists()
         discounted = StripeSubscription.objects.get(customer_stripe_id=c2["id"])
@@ -107,7 +109,8 @@ def test_full_reconcile_imports_todays_shapes_links_accounts_and_fills_the_ledge
         assert AuditEntry.objects.filter(action="account.updated", object_id=by_id.pk).exists()
     # The discount came as an id in the list; the subscription was fetched again, expanded.
     refetches = connected.sent("GET", rf"/v1/subscriptions/{discounted.stripe_id}")
-    assert refetches and refetches[0].query["expand[0]"] == "discounts.source.coupon"
+    assert refetches
+    assert refetches[0].query["expand[0]"] == "discounts.source.coupon"
     assert all(r.headers["Authorization"] == f"Bearer {STANDIN_API_KEY}" for r in connected.requests)
 
 
@@ -122,7 +125,8 @@ def test_a_second_reconcile_changes_nothing_and_a_later_one_repairs_what_a_lost_
 
     again = reconcile(org)
     assert again.summary["subscriptions"] == {"created": 0, "updated": 0, "unchanged": 1, "stale": 0}
-    assert again.summary["ledger_movements"] == 0 and again.summary["repaired"] == []
+    assert again.summary["ledger_movements"] == 0
+    assert again.summary["repaired"] == []
 
     # The customer added seats; the webhook never reached us.
     subscription["items"]["data"][0]["quantity"] = 8
@@ -174,7 +178,8 @@ def test_cancel_at_period_end_sends_the_flag_under_a_key_named_after_the_action(
         action = services.subscription_cancel(tenant=admin_tenant, subscription=subscription, at_period_end=True)
         assert action.status == StripeActionStatus.SUCCEEDED
         subscription.refresh_from_db()
-        assert subscription.cancel_at_period_end and subscription.status == "active"
+        assert subscription.cancel_at_period_end
+        assert subscription.status == "active"
         account.refresh_from_db()
         assert account.mrr == Decimal("30.00")  # still paying until the period ends
     [sent] = connected.sent("POST", rf"/v1/subscriptions/{subscription.stripe_id}")
@@ -210,7 +215,8 @@ def test_the_cancel_task_retries_a_rate_limit_with_the_same_key(org, connected, 
     connected.fail_next(rf"/v1/subscriptions/{subscription.stripe_id}$", status=429, times=2)
     assert stripe_subscription_cancel.delay(org.pk, subscription.pk, False).get() == StripeActionStatus.SUCCEEDED
     sent = connected.sent("DELETE", rf"/v1/subscriptions/{subscription.stripe_id}")
-    assert len(sent) == 3 and len({r.idempotency_key for r in sent}) == 1
+    assert len(sent) == 3
+    assert len({r.idempotency_key for r in sent}) == 1
 
 
 def test_invoice_send_for_card_update_emails_the_open_invoice_once(org, connected, admin_tenant, reconcile):
@@ -218,7 +224,8 @@ def test_invoice_send_for_card_update_emails_the_open_invoice_once(org, connecte
     with tenant_scope(org):
         first = services.invoice_send_for_card_update(tenant=admin_tenant, account=account)
         second = services.invoice_send_for_card_update(tenant=admin_tenant, account=account)
-        assert first.pk == second.pk and first.status == StripeActionStatus.SUCCEEDED
+        assert first.pk == second.pk
+        assert first.status == StripeActionStatus.SUCCEEDED
         assert first.response["id"] == invoice["id"]
         assert (
             AuditEntry.objects.filter(action="stripe.invoice_send_for_card_update", account_id=account.pk).count() == 1
