@@ -13,6 +13,9 @@ class AccountFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=AccountStatus.choices, empty_label="Any status")
     owner = django_filters.NumberFilter(label="Owner", help_text="User id of the CSM or AE owner.")
     qbr_nominated = django_filters.BooleanFilter(label="Nominated for QBRs")
+    qbr_programme = django_filters.BooleanFilter(
+        label="In the QBR programme", help_text="Active, and ARR over the organization's threshold or nominated."
+    )
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         data = self.form.cleaned_data
@@ -23,6 +26,7 @@ class AccountFilterSet(django_filters.FilterSet):
                 status=data.get("status") or "",
                 owner=int(data["owner"]) if data.get("owner") else None,
                 qbr_nominated=data.get("qbr_nominated"),
+                qbr_programme=data.get("qbr_programme"),
             )
         )
 

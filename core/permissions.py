@@ -24,6 +24,8 @@ class Permission(StrEnum):
     STAGE_SET_PQL = "lifecycle.pql"
     STAGE_CORRECT = "lifecycle.correct"
     TICKET_WORK = "ticket.work"
+    QBR_WRITE = "qbr.write"
+    FEATURE_REQUEST_WRITE = "feature_request.write"
     ORGANIZATION_MANAGE = "organization.manage"  # members, API keys, organization settings
 
 
@@ -41,6 +43,8 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.STAGE_SET_PQL: "Mark a contact Product Qualified Lead",
     Permission.STAGE_CORRECT: "Move a contact's lifecycle stage backwards (a correction, with a reason)",
     Permission.TICKET_WORK: "Open, reply to, comment on, assign and close tickets",
+    Permission.QBR_WRITE: "Schedule QBRs and customer meetings, record outcomes, share QBRs, record champion changes",
+    Permission.FEATURE_REQUEST_WRITE: "Capture customer feature requests and change their status",
     Permission.ORGANIZATION_MANAGE: "Manage members, API keys and organization settings",
 }
 
@@ -54,9 +58,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     # Seed 002: customer success identifies PQLs from product usage; sales owns the rest of the funnel.
     Role.AE: _EVERYTHING - _ADMIN_ONLY - {Permission.STAGE_SET_PQL},
     # Support creates and corrects contacts from tickets but does not own the account book.
+    # Seed 004, "Customer requests": whoever hears a request files it, support included.
     Role.SUPPORT: frozenset(
-        {Permission.VIEW, Permission.CONTACT_WRITE, Permission.NOTE_ADD, Permission.TASK_WRITE, Permission.TICKET_WORK}
-    ),
+        {
+            Permission.VIEW, Permission.CONTACT_WRITE, Permission.NOTE_ADD, Permission.TASK_WRITE,
+            Permission.TICKET_WORK, Permission.FEATURE_REQUEST_WRITE,
+        }
+    ),  # fmt: skip
     Role.VIEWER: frozenset({Permission.VIEW}),
 }
 

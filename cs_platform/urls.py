@@ -6,6 +6,8 @@ from rest_framework.routers import SimpleRouter
 from accounts.apis import AccountViewSet, ContactViewSet
 from core import views as core_views
 from lifecycle.apis import DealViewSet
+from qbr.apis import FeatureRequestViewSet, MeetingViewSet, QbrViewSet
+from qbr.urls import shared_urlpatterns as qbr_shared_urlpatterns
 from tickets.apis import TicketViewSet
 
 api_router = SimpleRouter(trailing_slash=True)
@@ -13,6 +15,9 @@ api_router.register("accounts", AccountViewSet, basename="account")
 api_router.register("contacts", ContactViewSet, basename="contact")
 api_router.register("deals", DealViewSet, basename="deal")
 api_router.register("tickets", TicketViewSet, basename="ticket")
+api_router.register("qbrs", QbrViewSet, basename="qbr")
+api_router.register("meetings", MeetingViewSet, basename="meeting")
+api_router.register("feature-requests", FeatureRequestViewSet, basename="feature-request")
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -26,6 +31,7 @@ organization_urlpatterns = [
     path("", include("tickets.urls")),
     path("", include("tickets.report_urls")),
     path("", include("tickets.settings_urls")),
+    path("", include("qbr.urls")),
     path("settings/integrations/", include("integrations.urls")),
     path("", include("revenue.urls")),
     path("settings/", include("core.urls")),
@@ -39,6 +45,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include(organization_urlpatterns)),
     path("api/v1/", include((api_urlpatterns, "api"))),
     path("inbound/", include("tickets.webhook_urls")),
+    path("shared/", include(qbr_shared_urlpatterns)),
     path("webhooks/hubspot/", include("integrations.hubspot.webhook_urls")),
     path("webhooks/stripe/", include("revenue.webhook_urls")),
     path("admin/", admin.site.urls),

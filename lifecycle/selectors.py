@@ -522,3 +522,21 @@ def account_deals(*, account_id: int, pipeline_settings: PipelineSettings) -> li
             F("closed_at").desc(nulls_first=True), "expected_close_date", "id"
         )[:20]
     )
+
+
+def kickoff_date_expression():
+    """The account's kickoff day, as an expression for `Account` querysets (QBRs are timed from it, seed 003).
+
+    The first step of the account's first onboarding plan is the kickoff call: the day it was done, else the day
+    it is due. No plan: NULL.
+    """
+    from django.db.models import DateField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce, TruncDate
+
+    first_step = (
+        Task.objects.filter(account=OuterRef("pk"), onboarding_plan__isnull=False)
+        .order_by("onboarding_plan__created_at", "onboarding_plan_id", "position", "id")
+        .annotate(day=Coalesce(TruncDate("completed_at"), "due_date", output_field=DateField()))
+        .values("day")[:1]
+    )
+    return Subquery(first_step, output_field=DateField())

@@ -94,11 +94,22 @@ def my_work(request, org_slug: str) -> HttpResponse:
             "notifications": notifications,
             "unread": unread,
             "today": today,
+            **_qbr_work(user=user, today=today),
         },
     )
     # Seen now: the badge in the sidebar clears on the next page.
     notifications_mark_read(recipient=user)
     return response
+
+
+def _qbr_work(*, user, today: date) -> dict:
+    """The qbr app's rows on "My work": overdue programme accounts and this week's meetings (qbr.selectors)."""
+    from qbr.selectors import my_work_meetings, overdue_programme_accounts
+
+    return {
+        "qbr_overdue": overdue_programme_accounts(csm=user, today=today),
+        "my_meetings": my_work_meetings(organizer=user),
+    }
 
 
 @tenant_permission_required(Permission.VIEW)

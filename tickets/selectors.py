@@ -172,3 +172,92 @@ def ticket_search(text: str) -> Q:
         parts.append(Message.objects.filter(body_text__icontains=text).values("ticket_id"))
     parts = [part.order_by() for part in parts]  # a compound statement takes no ORDER BY in its parts
     return Q(pk__in=parts[0].union(*parts[1:]))
+
+
+@dataclass(frozen=True)
+class AccountTicketActivity:
+    """An account's support over a period, for a QBR's data pack (seed 003: bugs and P0/P1 incidents)."""
+
+    opened: int
+    closed: int
+    opened_by_priority: dict[str, int]
+    incidents: list[dict]  # P0/P1 opened in the period: number, subject, priority, status, times, summary
+    escalations: list[dict]  # bugs escalated to the tracker: opened in the period or still open
+    weekly: list[tuple[str, int, int]]  # (week starting, opened, closed)
+
+
+def account_ticket_activity(*, account_id: int, start: datetime, end: datetime) -> AccountTicketActivity:
+    """Four queries whatever the number of tickets: opened, closed, incidents with their first message, escalations."""
+    from django.db.models import OuterRef, Subquery
+
+    from tickets.models import Escalation, Priority
+
+    tickets = Ticket.objects.filter(account_id=account_id)
+    opened_rows = list(tickets.filter(created_at__gte=start, created_at__lt=end).values_list("created_at", "priority"))
+    closed_rows = list(tickets.filter(closed_at__gte=start, closed_at__lt=end).values_list("closed_at", flat=True))
+    by_priority = dict.fromkeys(Priority.values, 0)
+    for _, priority in opened_rows:
+        by_priority[priority] = by_priority.get(priority, 0) + 1
+    first_message = Message.objects.filter(ticket=OuterRef("pk"), kind=Message.Kind.CUSTOMER).order_by("created_at")
+    incidents = [
+        {
+            "number": row["number"],
+            "subject": row["subject"],
+            "priority": row["priority"],
+            "status": row["status"],
+            "opened_at": row["created_at"],
+            "closed_at": row["closed_at"],
+            "summary": (row["summary"] or "").strip()[:400],
+        }
+        for row in tickets.filter(created_at__gte=start, created_at__lt=end, priority__in=(Priority.P0, Priority.P1))
+        .annotate(summary=Subquery(first_message.values("body_text")[:1]))
+        .order_by("created_at", "id")
+        .values("number", "subject", "priority", "status", "created_at", "closed_at", "summary")
+    ]
+    escalations = [
+        {
+            "issue": f"{row['repository']}#{row['issue_number']}",
+            "url": row["issue_url"],
+            "state": row["state"],
+            "ticket_number": row["ticket__number"],
+            "ticket_subject": row["ticket__subject"],
+            "opened_at": row["created_at"],
+            "closed_at": row["closed_at"],
+        }
+        for row in Escalation.objects.filter(ticket__account_id=account_id, created_at__lt=end)
+        .filter(Q(created_at__gte=start) | Q(state=Escalation.State.OPEN) | Q(closed_at__gte=start))
+        .order_by("created_at", "id")
+        .values(
+            "repository",
+            "issue_number",
+            "issue_url",
+            "state",
+            "ticket__number",
+            "ticket__subject",
+            "created_at",
+            "closed_at",
+        )
+    ]
+    # Weeks are grouped here, in the organization's zone: SQLite and PostgreSQL truncate weeks differently.
+    weeks: dict[str, list[int]] = {}
+    week = (start - timedelta(days=start.weekday())).date()
+    while week < end.date():
+        weeks[week.isoformat()] = [0, 0]
+        week += timedelta(days=7)
+
+    def week_of(moment: datetime) -> str:
+        day = timezone.localtime(moment).date()
+        return (day - timedelta(days=day.weekday())).isoformat()
+
+    for created_at, _ in opened_rows:
+        weeks.setdefault(week_of(created_at), [0, 0])[0] += 1
+    for closed_at in closed_rows:
+        weeks.setdefault(week_of(closed_at), [0, 0])[1] += 1
+    return AccountTicketActivity(
+        opened=len(opened_rows),
+        closed=len(closed_rows),
+        opened_by_priority=by_priority,
+        incidents=incidents,
+        escalations=escalations,
+        weekly=[(key, *weeks[key]) for key in sorted(weeks)],
+    )

@@ -38,6 +38,8 @@ def ui_request(permission: Permission, client, org, account, contact):
         Permission.CONTACT_IMPORT: ("get", f"{base}/contacts/import/", None),
         Permission.NOTE_ADD: ("post", f"{base}/accounts/{account.pk}/notes/", {"body": "Called the champion."}),
         Permission.ORGANIZATION_MANAGE: ("get", f"{base}/settings/members/", None),
+        Permission.QBR_WRITE: ("get", f"{base}/accounts/{account.pk}/meetings/new/", None),
+        Permission.FEATURE_REQUEST_WRITE: ("get", f"{base}/feature-requests/new/", None),
     }[permission]
 
 
@@ -87,6 +89,8 @@ API_CASES = {
         "/api/v1/tickets/",
         {"subject": "Help", "body": "Down", "requester_email": "a@quarry.example"},
     ),
+    Permission.QBR_WRITE: ("post", "/api/v1/qbrs/", {"account": "{account}", "starts_at": "2027-01-12T10:00:00Z"}),
+    Permission.FEATURE_REQUEST_WRITE: ("post", "/api/v1/feature-requests/", {"title": "Dark mode"}),
 }
 
 
