@@ -521,6 +521,9 @@ def subscriptions_apply(
         tally.updated += 1
         tally.changed_ids.append(subscription_id)
     written |= items_changed
+    from churn.services import churn_case_suggest_from_stripe  # churn builds on revenue: imported here (issue 8)
+
+    churn_case_suggest_from_stripe(organization=organization, subscription_stripe_ids=written)
     if refresh is not None:
         for row in rows:
             if row["stripe_id"] in written:

@@ -13,6 +13,7 @@ from core.tenancy import Tenant, tenant_scope
 from integrations.models import Source, SyncKind, SyncRun
 from lifecycle.models import OnboardingStepTemplate
 from tests.factories import AccountFactory, ContactFactory, DealFactory, MembershipFactory, NoteFactory, TaskFactory
+from tests.revenue.factories import revenue_objects
 from tickets.models import Macro, RoutingRule, SlaPolicy
 from tickets.services import ticket_create
 
@@ -80,7 +81,11 @@ def victim(db):
         rule = RoutingRule.objects.create(organization=organization, action="keep")
         macro = Macro.objects.create(organization=organization, name="Secret macro", body="Hello")
         sync_run = SyncRun.objects.create(organization=organization, source=Source.STRIPE, kind=SyncKind.FULL)
+        stripe_customer, stripe_subscription, plan_cohort = revenue_objects(organization, account)
     return {
+        "stripe_customer": stripe_customer,
+        "stripe_subscription": stripe_subscription,
+        "plan_cohort": plan_cohort,
         "sync_run": sync_run,
         "sla_policy": policy,
         "routing_rule": rule,
@@ -117,6 +122,11 @@ def pk_for(route_name: str, victim: dict) -> int:
         ("routing_rule", "routing_rule"),
         ("macro", "macro"),
         ("integration_run", "sync_run"),
+        ("revenue_review_customer", "stripe_customer"),
+        ("revenue_account", "account"),
+        ("revenue_send_invoice", "account"),
+        ("revenue_subscription_cancel", "stripe_subscription"),
+        ("revenue_plan_cohort", "plan_cohort"),
     ):
         if route_name.startswith(prefix):
             return victim[kind].pk

@@ -66,7 +66,7 @@ def test_reconcile_cancel_and_events_against_localstripe(org, localstripe, djang
     account = AccountFactory(organization=org, name="Acme", domain="acme.example")
     client = _client(localstripe)
     _plan(client)
-    customer, subscription = _paying_customer(client, email="billing@acme.example", plan_id="team-monthly", quantity=3)
+    _, subscription = _paying_customer(client, email="billing@acme.example", plan_id="team-monthly", quantity=3)
     connect_stripe(org, url=localstripe.url, api_key=localstripe.api_key)
 
     run = _run(org, SyncKind.FULL, capture)
