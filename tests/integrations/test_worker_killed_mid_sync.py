@@ -40,7 +40,8 @@ LOCK_TTL_SECONDS = 3
 VISIBILITY_TIMEOUT_SECONDS = 4
 
 
-def _needs_shared_services() -> None:
+@pytest.fixture
+def shared_services(transactional_db) -> None:
     if connection.vendor == "postgresql" and settings.REDIS_URL:
         return
     reason = "needs PostgreSQL and Redis shared with a worker process: set DATABASE_URL and REDIS_URL (as .ci/run does)"
@@ -126,9 +127,7 @@ def slow_hubspot():
     server.stop()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_mid_sync_leaves_every_record_present_once(slow_hubspot, tmp_path):
-    _needs_shared_services()
+def test_a_worker_killed_mid_sync_leaves_every_record_present_once(shared_services, slow_hubspot, tmp_path):
     organization = OrganizationFactory()
     queue = f"kill-test-{uuid.uuid4().hex[:8]}"
     log_path = str(tmp_path / "worker.log")
