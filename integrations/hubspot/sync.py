@@ -14,6 +14,10 @@ the settings page shows a live bar, and the lock is renewed with them.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -42,6 +46,9 @@ ORDER = (ACCOUNT, CONTACT, DEAL)
 OVERLAP = timedelta(minutes=5)  # clocks differ and HubSpot indexes search with a short delay
 IMPORT_BATCH = 100
 MILLISECOND = timedelta(milliseconds=1)
+PREFETCH_PAGES = 8  # pages read ahead while the last is written
+WRITE_BATCH = 500  # records written in one transaction, from the pages read meanwhile
+REQUEST_JOIN_SECONDS = 90  # a read in flight finishes (or times out, REQUEST_TIMEOUT) before the run ends
 
 
 class HubSpotAdapter:
@@ -133,6 +140,8 @@ class HubSpotSync:
         self.client = client or hubspot_client(connection)
         self.totals = BatchResult()
         self.windows = 0
+        self.seconds_waiting_for_hubspot = 0.0  # the writer idle, waiting for the next page
+        self.seconds_writing = 0.0
 
     def execute(self) -> SyncRun:
         started = timezone.now()
@@ -159,6 +168,8 @@ class HubSpotSync:
             "rate_limited": self.client.stats.rate_limited,
             "retried": self.client.stats.retried,
             "waited_seconds": round(self.client.pacer.waited, 1),
+            "writing_seconds": round(self.seconds_writing, 1),
+            "waiting_for_hubspot_seconds": round(self.seconds_waiting_for_hubspot, 1),
             "search_windows": self.windows,
             "stale_skipped": self.totals.stale,
             "conflicts": self.totals.conflicts,
@@ -171,6 +182,9 @@ class HubSpotSync:
     def _full(self) -> None:
         total = sum(self.client.search_total(HUBSPOT_OBJECT[object_type], filter_groups=[]) for object_type in ORDER)
         integration_services.sync_run_set_total(self.run, total)
+        self._pipelined(self._full_pages())
+
+    def _full_pages(self) -> Iterator[tuple[str, list[RemoteObject]]]:
         for object_type in ORDER:
             after = None
             while True:
@@ -180,7 +194,7 @@ class HubSpotSync:
                     after=after,
                     associations=mapping.ASSOCIATIONS[object_type],
                 )
-                self._apply(object_type, objects)
+                yield object_type, objects
                 if not after:
                     break
 
@@ -190,9 +204,12 @@ class HubSpotSync:
         plan = [(object_type, window) for object_type in ORDER for window in self.windows_of(object_type, since, until)]
         self.windows = len(plan)
         integration_services.sync_run_set_total(self.run, sum(total for _, (_, _, total) in plan))
-        for object_type, (start, end, total) in plan:
-            if total:
-                self._read_window(object_type, start, end)
+        self._pipelined(
+            batch
+            for object_type, (start, end, total) in plan
+            if total
+            for batch in self._window_pages(object_type, start, end)
+        )
 
     def windows_of(self, object_type: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime, int]]:
         """Bisects [start, end) until each part has at most 10,000 modified objects: [(start, end, count)]."""
@@ -209,7 +226,9 @@ class HubSpotSync:
             middle = start + MILLISECOND
         return self.windows_of(object_type, start, middle) + self.windows_of(object_type, middle, end)
 
-    def _read_window(self, object_type: str, start: datetime, end: datetime) -> None:
+    def _window_pages(
+        self, object_type: str, start: datetime, end: datetime
+    ) -> Iterator[tuple[str, list[RemoteObject]]]:
         hubspot_type = HUBSPOT_OBJECT[object_type]
         prop = mapping.MODIFIED_PROPERTY[object_type]
         after, known_total = 0, None
@@ -225,7 +244,7 @@ class HubSpotSync:
             for first in range(0, len(objects), IMPORT_BATCH):
                 batch = objects[first : first + IMPORT_BATCH]
                 self._associate(object_type, batch)
-                self._apply(object_type, batch)
+                yield object_type, batch
             if next_after is None or not objects:
                 break
             if known_total is not None and total < known_total:
@@ -243,20 +262,75 @@ class HubSpotSync:
 
     # ------------------------------------------------------------------ shared
 
+    def _pipelined(self, pages: Iterator[tuple[str, list[RemoteObject]]]) -> None:
+        """Reads the next pages from HubSpot in a thread while this one writes the last to the database, so a sync
+        runs at the pace HubSpot's rate limit allows rather than at that pace plus the database's. The reading
+        thread touches no database; its errors (a TransientSyncError after too many 429s) are raised here."""
+        pending: queue.Queue = queue.Queue(maxsize=PREFETCH_PAGES)
+        stop = threading.Event()
+
+        def put(item) -> bool:
+            while not stop.is_set():
+                try:
+                    pending.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def read() -> None:
+            try:
+                for page in pages:
+                    if not put(("page", page)):
+                        return
+            except BaseException as exc:  # handed to the writing thread, which raises it
+                put(("error", exc))
+                return
+            put(("done", None))
+
+        reader = threading.Thread(target=read, name="hubspot-reader", daemon=True)
+        reader.start()
+        held = None
+        try:
+            while True:
+                waited = time.perf_counter()
+                kind, item = held or pending.get()
+                held = None
+                self.seconds_waiting_for_hubspot += time.perf_counter() - waited
+                if kind == "done":
+                    break
+                if kind == "error":
+                    raise item
+                object_type, objects = item
+                # Pages already read of the same type are written together: fewer, larger statements.
+                while len(objects) < WRITE_BATCH:
+                    try:
+                        kind, more = pending.get_nowait()
+                    except queue.Empty:
+                        break
+                    if kind != "page" or more[0] != object_type:
+                        held = (kind, more)
+                        break
+                    objects = objects + more[1]
+                applying = time.perf_counter()
+                self._apply(object_type, objects)
+                self.seconds_writing += time.perf_counter() - applying
+        finally:
+            stop.set()
+            reader.join(timeout=REQUEST_JOIN_SECONDS)
+
     def _apply(self, object_type: str, objects: list[RemoteObject]) -> None:
-        for first in range(0, len(objects), IMPORT_BATCH):
-            batch = objects[first : first + IMPORT_BATCH]
-            result = self.importer.import_batch(object_type, batch)
-            for error_type, external_id, message in result.errors:
-                integration_services.sync_error_record(
-                    self.run, object_type=error_type, external_id=external_id, message=message
-                )
-            integration_services.sync_run_advance(
-                self.run,
-                processed=len(batch),
-                created=result.created,
-                updated=result.updated,
-                unchanged=result.unchanged,
-                failed=result.failed,
+        result = self.importer.import_batch(object_type, objects)
+        for error_type, external_id, message in result.errors:
+            integration_services.sync_error_record(
+                self.run, object_type=error_type, external_id=external_id, message=message
             )
-            self.totals.add(result)
+        integration_services.sync_run_advance(
+            self.run,
+            processed=len(objects),
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            failed=result.failed,
+        )
+        self.totals.add(result)

@@ -115,7 +115,8 @@ def _remember_pushed(object_type: str, pushed: dict[str, tuple[str, dict[str, An
     for state in states:
         _, values, _ = pushed[state.external_id]
         state.remote_values = {**state.remote_values, **values}
-        state.local_values = {**state.local_values, **values}
+        # Ours is kept only where it differs from HubSpot's: for these fields, it no longer does.
+        state.local_values = {key: value for key, value in state.local_values.items() if key not in values}
         state.updated_at = timezone.now()
     HubSpotRecordState.objects.bulk_update(states, ["remote_values", "local_values", "updated_at"])
 

@@ -205,6 +205,9 @@ class HubSpotFake:
         return self
 
     def handle(self, request: Request) -> Response:
+        if request.path == "/__fake__/stats":
+            # The fake's own counters, for a benchmark that runs it in another process (not a HubSpot endpoint).
+            return Response(json.dumps(self.stats()), content_type="application/json")
         with self._lock:
             self.request_count += 1
             if request.headers.get("Authorization", "") != f"Bearer {self.token}":
@@ -711,6 +714,14 @@ class HubSpotFake:
 
     def get(self, object_type: str, object_id: str) -> FakeObject:
         return self.objects[self._object_type(object_type)][str(object_id)]
+
+    def stats(self) -> dict:
+        return {
+            "requests": self.request_count,
+            "rate_limited": self.rate_limited_count,
+            "by_endpoint": dict(self.requests_by_endpoint),
+            "objects": {object_type: len(objects) for object_type, objects in self.objects.items()},
+        }
 
     def count(self, endpoint_substring: str) -> int:
         return sum(n for endpoint, n in self.requests_by_endpoint.items() if endpoint_substring in endpoint)
