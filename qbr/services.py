@@ -670,7 +670,9 @@ def feature_request_account_add(
             changes={"account": [None, account.name]},
             account_id=account.pk,
         )
-        if feature_request.status == FeatureRequestStatus.SHIPPED:
+        # The caller's copy may be older than a status change: ask the database.
+        shipped = FeatureRequest.objects.filter(pk=feature_request.pk, status=FeatureRequestStatus.SHIPPED).exists()
+        if shipped:
             feature_request_shipped_follow_ups(tenant=tenant, feature_request=feature_request)
     return asker
 

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Account
 from accounts.selectors import organization_member_users
@@ -582,6 +582,7 @@ def meeting_pdf(request, org_slug: str, pk: int) -> HttpResponse:
     return response
 
 
+@require_GET
 def qbr_shared(request, token: str) -> HttpResponse:
     """The customer's read-only page: no sign-in, nothing editable; 404 once expired or revoked."""
     share = selectors.shared_meeting_for_token(token=token)

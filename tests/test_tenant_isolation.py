@@ -6,12 +6,14 @@ remembering to add it here; a route with a parameter this test does not know mak
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from core.models import Role
 from core.services import api_key_create
 from core.tenancy import Tenant, tenant_scope
 from integrations.models import Source, SyncKind, SyncRun
 from lifecycle.models import OnboardingStepTemplate
+from qbr.models import FeatureRequest, Meeting
 from tests.factories import AccountFactory, ContactFactory, DealFactory, MembershipFactory, NoteFactory, TaskFactory
 from tests.revenue.factories import revenue_objects
 from tickets.models import Macro, RoutingRule, SlaPolicy
@@ -32,6 +34,7 @@ NOT_TENANT_ROUTES = {
     "api:docs",
     "inbound_email",  # a machine posting with the organization's own secret: tests/tickets/test_inbound.py
     "github_webhook",  # signed with the organization's webhook secret: tests/tickets/test_escalation.py
+    "qbr_shared",  # a customer's read-only link, found by its token: tests/qbr/test_meetings.py
     "stripe_webhook",  # signed with the organization's endpoint secret: tests/revenue
     "hubspot_webhook",  # signed (v3) with the organization's app secret: tests/integrations/hubspot
 }
@@ -82,7 +85,13 @@ def victim(db):
         macro = Macro.objects.create(organization=organization, name="Secret macro", body="Hello")
         sync_run = SyncRun.objects.create(organization=organization, source=Source.STRIPE, kind=SyncKind.FULL)
         stripe_customer, stripe_subscription, plan_cohort = revenue_objects(organization, account)
+        meeting = Meeting.objects.create(
+            organization=organization, account=account, title="Secret QBR", starts_at=timezone.now()
+        )
+        feature_request = FeatureRequest.objects.create(organization=organization, title="Secret request")
     return {
+        "meeting": meeting,
+        "feature_request": feature_request,
         "stripe_customer": stripe_customer,
         "stripe_subscription": stripe_subscription,
         "plan_cohort": plan_cohort,
@@ -127,6 +136,11 @@ def pk_for(route_name: str, victim: dict) -> int:
         ("revenue_send_invoice", "account"),
         ("revenue_subscription_cancel", "stripe_subscription"),
         ("revenue_plan_cohort", "plan_cohort"),
+        ("meeting", "meeting"),
+        ("api:meeting", "meeting"),
+        ("api:qbr", "meeting"),
+        ("feature_request", "feature_request"),
+        ("api:feature-request", "feature_request"),
     ):
         if route_name.startswith(prefix):
             return victim[kind].pk
@@ -206,6 +220,8 @@ def test_outsider_api_key_cannot_reach_victim_objects(victim, api_for, other_org
             assert "secret@customer.example" not in body
             assert "Secret Deal" not in body
             assert "Secret Customer outage" not in body
+            assert "Secret QBR" not in body
+            assert "Secret request" not in body
     victim_account = victim["account"]
     victim_account.refresh_from_db()
     assert victim_account.name == "Secret Customer"
