@@ -427,20 +427,26 @@ def _normal_domain(domain: str) -> str:
 
 
 def customer_accounts_propagate(*, customers: Iterable[StripeCustomer], refresh: Refresh | None) -> None:
-    """A customer's account changed: its subscriptions and invoices follow, and both accounts' revenue is refreshed."""
-    for customer in customers:
-        previous = set(
-            StripeSubscription.objects.filter(customer_stripe_id=customer.stripe_id)
-            .exclude(account_id=None)
-            .values_list("account_id", flat=True)
-        )
-        StripeSubscription.objects.filter(customer_stripe_id=customer.stripe_id).update(account_id=customer.account_id)
-        StripeInvoice.objects.filter(customer_stripe_id=customer.stripe_id).update(account_id=customer.account_id)
-        if refresh is not None:
-            refresh.account_ids |= previous
-            if customer.account_id:
-                refresh.account_ids.add(customer.account_id)
-            refresh.customers_relinked.add(customer.stripe_id)
+    """A customer's account changed: its subscriptions and invoices follow (one UPDATE each for the whole batch),
+    and both the old and the new accounts' revenue is refreshed."""
+    account_of = {customer.stripe_id: customer.account_id for customer in customers}
+    if not account_of:
+        return
+    subscriptions = StripeSubscription.objects.filter(customer_stripe_id__in=list(account_of))
+    previous = set(subscriptions.exclude(account_id=None).values_list("account_id", flat=True))
+    new_account = models.Case(
+        *[models.When(customer_stripe_id=customer_id, then=models.Value(pk)) for customer_id, pk in account_of.items()],
+        output_field=models.BigIntegerField(null=True),
+    )
+    if previous or subscriptions.exists():
+        subscriptions.update(account_id=new_account)
+    invoices = StripeInvoice.objects.filter(customer_stripe_id__in=list(account_of))
+    if invoices.exists():
+        invoices.update(account_id=new_account)
+    if refresh is not None:
+        refresh.account_ids |= previous
+        refresh.account_ids |= {pk for pk in account_of.values() if pk}
+        refresh.customers_relinked |= set(account_of)
 
 
 def subscriptions_apply(
@@ -512,10 +518,18 @@ def subscriptions_apply(
         guard=False,
         now=now,
     )
-    gone = StripeSubscriptionItem.objects.filter(subscription__stripe_id__in=current).exclude(stripe_id__in=owner_of)
     items_changed = {owner_of[item_id] for item_id in items_written}
-    items_changed |= set(gone.values_list("subscription__stripe_id", flat=True))
-    gone.delete()
+    subscription_of_pk = {pk: stripe_id for stripe_id, pk in pks.items()}
+    gone = [
+        (pk, subscription_pk)
+        for pk, item_id, subscription_pk in StripeSubscriptionItem.objects.filter(
+            subscription_id__in=list(pks.values())
+        ).values_list("pk", "stripe_id", "subscription_id")
+        if item_id not in owner_of
+    ]
+    if gone:
+        StripeSubscriptionItem.objects.filter(pk__in=[pk for pk, _ in gone]).delete()
+        items_changed |= {subscription_of_pk[subscription_pk] for _, subscription_pk in gone}
     for subscription_id in items_changed - written:
         tally.unchanged -= 1
         tally.updated += 1
@@ -602,13 +616,18 @@ def stripe_event_apply(
     if customer_id and client is not None and not StripeCustomer.objects.filter(stripe_id=customer_id).exists():
         # Deliveries come in any order: a subscription may arrive before its customer. Fetch the customer now so
         # the subscription lands on its account at once.
-        customers_apply(
-            organization=organization,
-            customers=[as_dict(client.v1.customers.retrieve(customer_id))],
-            remote_updated_at=timezone.now(),
-            guard=True,
-            refresh=refresh,
-        )
+        try:
+            fetched = as_dict(client.v1.customers.retrieve(customer_id))
+        except stripe.InvalidRequestError:  # gone (or never visible to this key): the link waits for a reconcile
+            fetched = None
+        if fetched:
+            customers_apply(
+                organization=organization,
+                customers=[fetched],
+                remote_updated_at=timezone.now(),
+                guard=True,
+                refresh=refresh,
+            )
     kwargs: dict[str, Any] = {keyword: [obj], "remote_updated_at": occurred_at, "guard": True}
     if match != "invoice.":
         kwargs["refresh"] = refresh
