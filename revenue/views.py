@@ -189,7 +189,11 @@ def plan_cohorts(request, org_slug: str) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
-    return render(request, "revenue/settings_plans.html", {"form": form, "mappings": selectors.plan_cohorts()})
+    return render(
+        request,
+        "revenue/settings_plans.html",
+        {"form": form, "mappings": selectors.plan_cohorts(), "section": "revenue_plan_cohorts"},
+    )
 
 
 @require_POST
