@@ -26,6 +26,8 @@ class Permission(StrEnum):
     TICKET_WORK = "ticket.work"
     QBR_WRITE = "qbr.write"
     FEATURE_REQUEST_WRITE = "feature_request.write"
+    CHURN_WRITE = "churn.write"
+    MIGRATION_WRITE = "migration.write"
     ORGANIZATION_MANAGE = "organization.manage"  # members, API keys, organization settings
 
 
@@ -45,6 +47,8 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.TICKET_WORK: "Open, reply to, comment on, assign and close tickets",
     Permission.QBR_WRITE: "Schedule QBRs and customer meetings, record outcomes, share QBRs, record champion changes",
     Permission.FEATURE_REQUEST_WRITE: "Capture customer feature requests and change their status",
+    Permission.CHURN_WRITE: "Open churn cases, run and skip their steps",
+    Permission.MIGRATION_WRITE: "Create, run and pause server-migration campaigns",
     Permission.ORGANIZATION_MANAGE: "Manage members, API keys and organization settings",
 }
 
@@ -56,7 +60,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.ADMIN: _EVERYTHING,
     Role.CSM: _EVERYTHING - _ADMIN_ONLY,
     # Seed 002: customer success identifies PQLs from product usage; sales owns the rest of the funnel.
-    Role.AE: _EVERYTHING - _ADMIN_ONLY - {Permission.STAGE_SET_PQL},
+    # Seed 000: migration campaigns are run by customer success (and admins), not by sales.
+    Role.AE: _EVERYTHING - _ADMIN_ONLY - {Permission.STAGE_SET_PQL, Permission.MIGRATION_WRITE},
     # Support creates and corrects contacts from tickets but does not own the account book.
     # Seed 004, "Customer requests": whoever hears a request files it, support included.
     Role.SUPPORT: frozenset(

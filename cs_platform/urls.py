@@ -4,8 +4,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from accounts.apis import AccountViewSet, ContactViewSet
+from churn.apis import ChurnCaseViewSet
 from core import views as core_views
 from lifecycle.apis import DealViewSet
+from migrations_notify.apis import MigrationCampaignViewSet
 from qbr.apis import FeatureRequestViewSet, MeetingViewSet, QbrViewSet
 from qbr.urls import shared_urlpatterns as qbr_shared_urlpatterns
 from tickets.apis import TicketViewSet
@@ -15,6 +17,8 @@ api_router.register("accounts", AccountViewSet, basename="account")
 api_router.register("contacts", ContactViewSet, basename="contact")
 api_router.register("deals", DealViewSet, basename="deal")
 api_router.register("tickets", TicketViewSet, basename="ticket")
+api_router.register("churn-cases", ChurnCaseViewSet, basename="churn-case")
+api_router.register("migration-campaigns", MigrationCampaignViewSet, basename="migration-campaign")
 api_router.register("qbrs", QbrViewSet, basename="qbr")
 api_router.register("meetings", MeetingViewSet, basename="meeting")
 api_router.register("feature-requests", FeatureRequestViewSet, basename="feature-request")
@@ -34,6 +38,8 @@ organization_urlpatterns = [
     path("", include("qbr.urls")),
     path("settings/integrations/", include("integrations.urls")),
     path("", include("revenue.urls")),
+    path("", include("churn.urls")),
+    path("", include("migrations_notify.urls")),
     path("settings/", include("core.urls")),
 ]
 
@@ -48,5 +54,6 @@ urlpatterns = [
     path("shared/", include(qbr_shared_urlpatterns)),
     path("webhooks/hubspot/", include("integrations.hubspot.webhook_urls")),
     path("webhooks/stripe/", include("revenue.webhook_urls")),
+    path("feedback/churn/", include("churn.public_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -4,15 +4,19 @@ It walks every URL pattern the project has, so a route added later is covered wi
 remembering to add it here; a route with a parameter this test does not know makes it fail loudly.
 """
 
+from datetime import date
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from churn.services import churn_case_open
 from core.models import Role
 from core.services import api_key_create
 from core.tenancy import Tenant, tenant_scope
 from integrations.models import Source, SyncKind, SyncRun
 from lifecycle.models import OnboardingStepTemplate
+from migrations_notify.models import MigrationCampaign
 from qbr.models import FeatureRequest, Meeting
 from tests.factories import AccountFactory, ContactFactory, DealFactory, MembershipFactory, NoteFactory, TaskFactory
 from tests.revenue.factories import revenue_objects
@@ -37,6 +41,7 @@ NOT_TENANT_ROUTES = {
     "qbr_shared",  # a customer's read-only link, found by its token: tests/qbr/test_meetings.py
     "stripe_webhook",  # signed with the organization's endpoint secret: tests/revenue
     "hubspot_webhook",  # signed (v3) with the organization's app secret: tests/integrations/hubspot
+    "churn_learning_form",  # the customer's link, keyed by a random token: tests/churn/test_pages.py
 }
 
 
@@ -89,7 +94,18 @@ def victim(db):
             organization=organization, account=account, title="Secret QBR", starts_at=timezone.now()
         )
         feature_request = FeatureRequest.objects.create(organization=organization, title="Secret request")
+        churn_case = churn_case_open(
+            tenant=Tenant(organization=organization, role=Role.ADMIN, user=admin.user),
+            account=AccountFactory(organization=organization, name="Secret Churner"),
+            primary_reason="price",
+            churn_date=date(2027, 1, 31),
+        )
+        campaign = MigrationCampaign.objects.create(
+            organization=organization, name="Secret migration", target_server="k8s-2", deadline=date(2027, 3, 31)
+        )
     return {
+        "churn_case": churn_case,
+        "migration_campaign": campaign,
         "meeting": meeting,
         "feature_request": feature_request,
         "stripe_customer": stripe_customer,
@@ -131,6 +147,10 @@ def pk_for(route_name: str, victim: dict) -> int:
         ("routing_rule", "routing_rule"),
         ("macro", "macro"),
         ("integration_run", "sync_run"),
+        ("churn", "churn_case"),
+        ("api:churn-case", "churn_case"),
+        ("migration_campaign", "migration_campaign"),
+        ("api:migration-campaign", "migration_campaign"),
         ("revenue_review_customer", "stripe_customer"),
         ("revenue_account", "account"),
         ("revenue_send_invoice", "account"),
@@ -220,6 +240,7 @@ def test_outsider_api_key_cannot_reach_victim_objects(victim, api_for, other_org
             assert "secret@customer.example" not in body
             assert "Secret Deal" not in body
             assert "Secret Customer outage" not in body
+            assert "Secret migration" not in body
             assert "Secret QBR" not in body
             assert "Secret request" not in body
     victim_account = victim["account"]

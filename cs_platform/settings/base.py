@@ -232,6 +232,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.sla_breach_sweep",
         "schedule": 60.0,
     },
+    # Seed 000's migration timeline: each active campaign's due pass (T-30 notice, daily refresh, T-7 review,
+    # deadline-day restarts) once a morning; a pass is claimed once per day, so an extra run changes nothing.
+    "migration-campaigns-daily": {
+        "task": "migrations_notify.tasks.advance_campaigns_for_all_organizations",
+        "schedule": crontab(hour=6, minute=0),
+    },
     # Seed 004: 48 hours before a customer meeting, check the customer accepted; every five minutes, each meeting
     # checked once (compare-and-set), so the check lands within five minutes of the 48-hour mark.
     "qbr-attendance-checks-every-5-minutes": {

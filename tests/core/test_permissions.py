@@ -40,6 +40,8 @@ def ui_request(permission: Permission, client, org, account, contact):
         Permission.ORGANIZATION_MANAGE: ("get", f"{base}/settings/members/", None),
         Permission.QBR_WRITE: ("get", f"{base}/accounts/{account.pk}/meetings/new/", None),
         Permission.FEATURE_REQUEST_WRITE: ("get", f"{base}/feature-requests/new/", None),
+        Permission.CHURN_WRITE: ("get", f"{base}/churn/new/", None),
+        Permission.MIGRATION_WRITE: ("get", f"{base}/migrations/new/", None),
     }[permission]
 
 
@@ -91,6 +93,11 @@ API_CASES = {
     ),
     Permission.QBR_WRITE: ("post", "/api/v1/qbrs/", {"account": "{account}", "starts_at": "2027-01-12T10:00:00Z"}),
     Permission.FEATURE_REQUEST_WRITE: ("post", "/api/v1/feature-requests/", {"title": "Dark mode"}),
+    Permission.MIGRATION_WRITE: (
+        "post",
+        "/api/v1/migration-campaigns/",
+        {"name": "Move", "target_server": "k8s-2", "deadline": "2027-06-30", "instance_source": "csv"},
+    ),
 }
 
 
