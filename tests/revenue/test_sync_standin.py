@@ -249,3 +249,82 @@ def test_stripe_refusing_an_action_is_recorded_not_raised(org, connected, admin_
         action = services.invoice_send_for_card_update(tenant=admin_tenant, account=account)
     assert action.status == StripeActionStatus.FAILED
     assert "open invoice" in action.error
+
+
+@pytest.fixture
+def incremental(django_capture_on_commit_callbacks):
+    def run_it(org):
+        with tenant_scope(org), django_capture_on_commit_callbacks(execute=True):
+            run, _ = sync_request(organization=org, source=Source.STRIPE, kind=SyncKind.INCREMENTAL)
+        with tenant_scope(org):
+            run.refresh_from_db()
+        return run
+
+    return run_it
+
+
+def test_incremental_reads_from_the_watermark_minus_five_minutes_and_moves_it(org, connected, incremental):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.models import Connection
+
+    account = AccountFactory(organization=org, domain="acme.example", mrr=Decimal(0), arr=Decimal(0))
+    watermark = timezone.now().replace(microsecond=0) - timedelta(minutes=1)
+    with tenant_scope(org):
+        Connection.objects.filter(source=Source.STRIPE).update(events_watermark=watermark)
+    price = connected.add_price(unit_amount=700)
+    customer = connected.add_customer(email="a@acme.example")
+    connected.emit("customer.created", customer, created=int(watermark.timestamp()) - 120)  # inside the overlap
+    connected.add_subscription(customer=customer, items=[(price, 2)])
+    run = incremental(org)
+    assert run.status == SyncStatus.SUCCEEDED, run.error
+    [listing] = connected.sent("GET", r"/v1/events")
+    assert int(listing.query["created[gte]"]) == int(watermark.timestamp()) - 300
+    assert run.summary["applied"] == 2
+    with tenant_scope(org):
+        account.refresh_from_db()
+        assert account.mrr == Decimal("14.00")
+        assert Connection.objects.get(source=Source.STRIPE).events_watermark > watermark
+    # Without a watermark (or one older than the 30 days the Events API keeps) a run reads everything instead.
+    with tenant_scope(org):
+        Connection.objects.filter(source=Source.STRIPE).update(events_watermark=None)
+    assert "customers" in incremental(org).summary
+
+
+def test_zero_decimal_currency_from_stripe_to_the_account(org, connected, reconcile):
+    account = AccountFactory(organization=org, domain="tokyo.example", currency="USD")
+    price = connected.add_price(unit_amount=120000, currency="jpy", interval="year")  # ¥120,000 a year
+    connected.add_subscription(customer=connected.add_customer(email="k@tokyo.example"), items=[(price, 1)])
+    reconcile(org)
+    with tenant_scope(org):
+        account.refresh_from_db()
+        assert (account.mrr, account.arr, account.currency) == (Decimal("10000.00"), Decimal("120000.00"), "JPY")
+        assert RevenueMovement.objects.get(account=account).currency == "JPY"
+
+
+def test_the_stripe_tasks_are_safe_to_redeliver():
+    from revenue.tasks import stripe_invoice_send_for_card_update, stripe_webhook_apply
+
+    for task in (stripe_webhook_apply, stripe_subscription_cancel, stripe_invoice_send_for_card_update):
+        assert task.acks_late is True
+        assert task.reject_on_worker_lost is True
+        assert task.retry_backoff
+        assert task.retry_jitter is True
+        assert task.time_limit > task.soft_time_limit > 0
+        assert stripe.RateLimitError in task.autoretry_for
+        assert stripe.APIConnectionError in task.autoretry_for
+
+
+def test_the_connection_check_reads_each_kind_of_object(org, connected):
+    from integrations.services import connection_test
+
+    with tenant_scope(org):
+        checks = connection_test(tenant=Tenant(organization=org, role=Role.ADMIN), source=Source.STRIPE)
+    assert [(check.name, check.ok) for check in checks] == [
+        ("Read customers", True),
+        ("Read subscriptions", True),
+        ("Read invoices", True),
+        ("Read events", True),
+    ]
