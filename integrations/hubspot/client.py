@@ -121,6 +121,7 @@ class HubSpotClient:
         pacer: RateLimitPacer | None = None,
         max_attempts: int = 8,
         sleep: Callable[[float], None] | None = None,
+        search_window: int = SEARCH_WINDOW,
     ) -> None:
         config: dict[str, Any] = {
             "access_token": access_token,
@@ -151,6 +152,7 @@ class HubSpotClient:
         self.properties = crm.properties.core_api
         self.pacer = pacer or pacer_for(hashlib.sha256(access_token.encode()).hexdigest())
         self.max_attempts = max_attempts
+        self.search_window = search_window  # HubSpot's is 10,000; a test portal may have a smaller one
         self._sleep = sleep or self.pacer.sleep
         self.stats = CallStats()
 
@@ -231,8 +233,8 @@ class HubSpotClient:
         limit: int = SEARCH_LIMIT,
     ) -> tuple[list[RemoteObject], int, int | None]:
         """One search page: (objects, total matching, next offset or None). Refuses to page past 10,000."""
-        if after + limit > SEARCH_WINDOW:
-            raise ValueError("HubSpot's search does not page past 10,000 results: split the time range.")
+        if after + limit > self.search_window:
+            raise ValueError(f"HubSpot's search does not page past {self.search_window} results: split the time range.")
         request = {
             "filterGroups": filter_groups,
             "sorts": sorts,

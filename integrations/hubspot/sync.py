@@ -27,7 +27,6 @@ from integrations import services as integration_services
 from integrations.hubspot import mapping
 from integrations.hubspot.client import (
     SEARCH_LIMIT,
-    SEARCH_WINDOW,
     HubSpotApiError,
     HubSpotAuthError,
     HubSpotClient,
@@ -216,10 +215,12 @@ class HubSpotSync:
         total = self.client.search_total(
             HUBSPOT_OBJECT[object_type], filter_groups=_range_filter(object_type, start, end)
         )
-        if total <= SEARCH_WINDOW:
+        if total <= self.client.search_window:
             return [(start, end, total)]
         if end - start <= MILLISECOND:
-            raise HubSpotApiError(400, f"More than {SEARCH_WINDOW} {object_type}s changed within one millisecond.")
+            raise HubSpotApiError(
+                400, f"More than {self.client.search_window} {object_type}s changed within one millisecond."
+            )
         middle = start + (end - start) / 2
         middle = middle.replace(microsecond=middle.microsecond // 1000 * 1000)
         if middle <= start:
@@ -239,7 +240,7 @@ class HubSpotSync:
                 sorts=[{"propertyName": prop, "direction": "ASCENDING"}],
                 properties=mapping.PROPERTIES[object_type],
                 after=after,
-                limit=min(SEARCH_LIMIT, SEARCH_WINDOW - after),
+                limit=min(SEARCH_LIMIT, self.client.search_window - after),
             )
             for first in range(0, len(objects), IMPORT_BATCH):
                 batch = objects[first : first + IMPORT_BATCH]

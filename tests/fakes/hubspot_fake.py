@@ -193,6 +193,7 @@ class HubSpotFake:
         self.requests_by_endpoint: Counter[str] = Counter()
         self.requests: list[tuple[str, str, dict | None]] = []  # (method, path, JSON body) of admitted requests
         self.keep_request_bodies = True
+        self.search_window = SEARCH_WINDOW  # a test may shrink it to exercise the split without 10,000 objects
 
     # ----------------------------------------------------------------- serving
 
@@ -456,11 +457,11 @@ class HubSpotFake:
         if limit > SEARCH_LIMIT or limit < 1:
             raise HubSpotError(400, f"limit must be between 1 and {SEARCH_LIMIT}", "VALIDATION_ERROR")
         after = int(body.get("after") or 0)
-        if after + limit > SEARCH_WINDOW:
+        if after + limit > self.search_window:
             # HubSpot's search pages through at most 10,000 results; asking beyond is a 400.
             raise HubSpotError(
                 400,
-                f"The search cannot page beyond {SEARCH_WINDOW} results (after={after}, limit={limit}); "
+                f"The search cannot page beyond {self.search_window} results (after={after}, limit={limit}); "
                 "narrow the filters.",
                 "VALIDATION_ERROR",
             )
