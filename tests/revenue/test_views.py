@@ -184,3 +184,32 @@ def test_an_outsider_gets_404_on_every_revenue_page(org, other_org, client_for):
     with tenant_scope(org):
         assert PlanCohort.objects.filter(pk=mapping.pk).exists()
         assert StripeCustomer.objects.get(pk=customer.pk).account is None
+
+
+def _queries_for(client, path, django_assert_max_num_queries, limit):
+    with django_assert_max_num_queries(limit) as captured:
+        assert client.get(path).status_code == 200
+    return len(captured)
+
+
+def test_list_pages_run_a_constant_number_of_queries(org, client_for, django_assert_max_num_queries):
+    csm = client_for(Role.CSM)
+    account = AccountFactory(organization=org)
+    StripeCustomerFactory(organization=org, account=None)
+    subscription = StripeSubscriptionFactory(organization=org, account=account)
+    StripeSubscriptionItemFactory(subscription=subscription, organization=org)
+    move(account, at(1), "0", "10", MovementKind.NEW)
+    paths = (
+        f"/o/{org.slug}/revenue/review/",
+        f"/o/{org.slug}/revenue/",
+        f"/o/{org.slug}/revenue/accounts/{account.pk}/",
+    )
+    csm.get(paths[0])  # the first request of a session stores the active organization
+    few = [_queries_for(csm, path, django_assert_max_num_queries, 40) for path in paths]
+    for index in range(25):
+        StripeCustomerFactory(organization=org, account=None)
+        other = StripeSubscriptionFactory(organization=org, account=account)
+        StripeSubscriptionItemFactory(subscription=other, organization=org)
+        move(AccountFactory(organization=org), at(1, 2 + index), "0", "10", MovementKind.NEW)
+    many = [_queries_for(csm, path, django_assert_max_num_queries, 40) for path in paths]
+    assert many == few
