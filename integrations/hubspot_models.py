@@ -91,7 +91,11 @@ class HubSpotRecordState(TenantModel):
     object_type = models.CharField(max_length=16)
     external_id = models.CharField(max_length=100)
     remote_values = models.JSONField(default=dict)
+    # Ours, only where it differed from HubSpot's (most records: nowhere).
     local_values = models.JSONField(default=dict)
+    # The written-back fields (FFC-*) as HubSpot holds them as far as we know, or as we adopted them when the record
+    # was first seen: the write-back pushes a field whose value here differs from this.
+    pushed_values = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -361,11 +361,12 @@ class HubSpotImporter:
             # The fingerprint of what HubSpot holds for the fields we write back: our value where the two agree (or
             # where we adopted HubSpot's starting point), HubSpot's where ours must still be pushed. The write-back
             # pushes a record whose values here no longer match it.
-            fingerprint = self.pushed_fingerprint(
-                object_type,
-                {**d.local_after, **{name: d.remote.get(name) for name in d.push & pushed}},
-                local_stage=d.local_after.get("stage"),
-            )
+            pushed_values = {
+                name: d.remote.get(name) if name in d.push else d.local_after.get(name)
+                for name in pushed
+                if name in d.local_after
+            }
+            fingerprint = self.pushed_fingerprint(object_type, pushed_values, local_stage=d.local_after.get("stage"))
             links.append((d.obj.id, local_ids.get(d.obj.id), d.obj.updated_at, fingerprint))
             previous = old_states.get(d.obj.id)
             remote_seen = {name: value for name, value in d.remote.items() if name not in d.unresolved}
@@ -375,7 +376,7 @@ class HubSpotImporter:
             remote_seen = _jsonable(remote_seen)
             # Ours, where it differs from HubSpot's (most records: nowhere), keeps the row small.
             local_differs = {k: v for k, v in _jsonable(d.local_after).items() if remote_seen.get(k, MISSING) != v}
-            states.append((d.obj.id, remote_seen, local_differs))
+            states.append((d.obj.id, remote_seen, local_differs, _jsonable(pushed_values)))
         _links_upsert(self.organization, object_type, links, now)
         _states_upsert(self.organization, object_type, states, now)
         conflicts = [
@@ -934,7 +935,8 @@ def _links_upsert(organization: Organization, object_type: str, links: list[tupl
 
 
 def _states_upsert(organization: Organization, object_type: str, states: list[tuple], now: datetime) -> None:
-    """(HubSpot id, HubSpot's values, ours where different) into HubSpotRecordState, like _links_upsert."""
+    """(HubSpot id, HubSpot's values, ours where different, the written-back fields as HubSpot holds them) into
+    HubSpotRecordState, like _links_upsert."""
     if not states:
         return
     if db_connection.vendor == "postgresql":
@@ -945,12 +947,12 @@ def _states_upsert(organization: Organization, object_type: str, states: list[tu
             execute_values(
                 cursor.cursor,
                 f"INSERT INTO {table} (organization_id, object_type, external_id, remote_values, local_values,"  # noqa: S608 - table name from the model
-                " updated_at) VALUES %s ON CONFLICT (organization_id, object_type, external_id) DO UPDATE SET"
-                " remote_values = EXCLUDED.remote_values, local_values = EXCLUDED.local_values, updated_at ="
-                " EXCLUDED.updated_at",
+                " pushed_values, updated_at) VALUES %s ON CONFLICT (organization_id, object_type, external_id) DO"
+                " UPDATE SET remote_values = EXCLUDED.remote_values, local_values = EXCLUDED.local_values,"
+                " pushed_values = EXCLUDED.pushed_values, updated_at = EXCLUDED.updated_at",
                 [
-                    (organization.pk, object_type, external_id, Json(remote), Json(local), now)
-                    for external_id, remote, local in states
+                    (organization.pk, object_type, external_id, Json(remote), Json(local), Json(pushed), now)
+                    for external_id, remote, local, pushed in states
                 ],
                 page_size=1000,
             )
@@ -963,13 +965,14 @@ def _states_upsert(organization: Organization, object_type: str, states: list[tu
                 external_id=external_id,
                 remote_values=remote,
                 local_values=local,
+                pushed_values=pushed,
                 updated_at=now,
             )
-            for external_id, remote, local in states
+            for external_id, remote, local, pushed in states
         ],
         update_conflicts=True,
         unique_fields=["organization", "object_type", "external_id"],
-        update_fields=["remote_values", "local_values", "updated_at"],
+        update_fields=["remote_values", "local_values", "pushed_values", "updated_at"],
     )
 
 

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 SOURCE = Source.HUBSPOT
 READ_CHUNK = 2000
+MISSING = object()
 
 
 def contact_pushed_values(contact: Contact) -> dict[str, Any]:
@@ -42,11 +43,15 @@ def contact_pushed_values(contact: Contact) -> dict[str, Any]:
 
 
 def contact_properties(values: dict[str, Any]) -> dict[str, str]:
-    return {
-        mapping.FFC_TIER: values["ffc_tier"],
-        mapping.FFC_ACTIONS: mapping.ffc_actions_to_hubspot(values["ffc_actions"]),
-        mapping.FFC_USAGE: values["ffc_usage"],
-    }
+    """Our form → HubSpot's properties, for the fields given."""
+    properties = {}
+    if "ffc_tier" in values:
+        properties[mapping.FFC_TIER] = values["ffc_tier"]
+    if "ffc_actions" in values:
+        properties[mapping.FFC_ACTIONS] = mapping.ffc_actions_to_hubspot(values["ffc_actions"])
+    if "ffc_usage" in values:
+        properties[mapping.FFC_USAGE] = values["ffc_usage"]
+    return properties
 
 
 def _links(object_type: str) -> list[tuple[str, int, str]]:
@@ -57,22 +62,36 @@ def _links(object_type: str) -> list[tuple[str, int, str]]:
     )
 
 
-def contacts_to_push(*, organization: Organization) -> list[tuple[str, Contact, dict[str, Any], str]]:
-    """[(HubSpot id, contact, values, fingerprint)] of linked contacts whose FFC values changed since last pushed."""
+def contacts_to_push(*, organization: Organization) -> list[tuple[str, Contact, dict[str, Any]]]:
+    """[(HubSpot id, contact, {field: value to push})] of linked contacts whose FFC values changed here.
+
+    The fingerprint on the link finds them without reading anything else; the record's state then says which of
+    the three fields HubSpot does not hold yet, and only those are sent (a new FFC-Actions does not resend a tier).
+    """
     pending = []
     links = _links(CONTACT)
     for first in range(0, len(links), READ_CHUNK):
         chunk = links[first : first + READ_CHUNK]
         contacts = Contact.objects.filter(pk__in=[local_id for _, local_id, _ in chunk]).select_related("account")
         by_pk = {contact.pk: contact for contact in contacts}
+        changed = []
         for external_id, local_id, known in chunk:
             contact = by_pk.get(local_id)
             if contact is None:
                 continue
             values = contact_pushed_values(contact)
-            fingerprint = mapping.fingerprint(values)
-            if fingerprint != known:
-                pending.append((external_id, contact, values, fingerprint))
+            if mapping.fingerprint(values) != known:
+                changed.append((external_id, contact, values))
+        states = {
+            state.external_id: state
+            for state in HubSpotRecordState.objects.filter(
+                object_type=CONTACT, external_id__in=[external_id for external_id, _, _ in changed]
+            )
+        }
+        for external_id, contact, values in changed:
+            held = states[external_id].pushed_values if external_id in states else {}
+            fields = {name: value for name, value in values.items() if held.get(name, MISSING) != value}
+            pending.append((external_id, contact, fields))
     return pending
 
 
@@ -102,23 +121,30 @@ def _hubspot_stage_ids() -> dict[tuple[str, str], str]:
     return ids
 
 
-def _remember_pushed(object_type: str, pushed: dict[str, tuple[str, dict[str, Any], Any]]) -> None:
-    """{HubSpot id: (fingerprint, values in our form, HubSpot's updated_at)}: both sides now hold these values."""
-    links = list(ExternalRecord.objects.filter(source=SOURCE, object_type=object_type, external_id__in=list(pushed)))
-    for link in links:
-        fingerprint, _, updated_at = pushed[link.external_id]
-        link.pushed_fingerprint = fingerprint
-        if updated_at and (link.remote_updated_at is None or updated_at > link.remote_updated_at):
-            link.remote_updated_at = updated_at
-    ExternalRecord.objects.bulk_update(links, ["pushed_fingerprint", "remote_updated_at"])
+def _remember_pushed(object_type: str, pushed: dict[str, tuple[dict[str, Any], Any]]) -> None:
+    """{HubSpot id: (values pushed, in our form; HubSpot's updated_at)}: both sides now hold these values."""
     states = list(HubSpotRecordState.objects.filter(object_type=object_type, external_id__in=list(pushed)))
+    fingerprints = {}
     for state in states:
-        _, values, _ = pushed[state.external_id]
+        values, _ = pushed[state.external_id]
+        state.pushed_values = {**state.pushed_values, **values}
         state.remote_values = {**state.remote_values, **values}
         # Ours is kept only where it differs from HubSpot's: for these fields, it no longer does.
         state.local_values = {key: value for key, value in state.local_values.items() if key not in values}
         state.updated_at = timezone.now()
-    HubSpotRecordState.objects.bulk_update(states, ["remote_values", "local_values", "updated_at"])
+        fingerprints[state.external_id] = (
+            mapping.fingerprint({name: state.pushed_values.get(name) for name in mapping.FFC_FIELDS})
+            if object_type == CONTACT
+            else mapping.fingerprint(values)
+        )
+    HubSpotRecordState.objects.bulk_update(states, ["pushed_values", "remote_values", "local_values", "updated_at"])
+    links = list(ExternalRecord.objects.filter(source=SOURCE, object_type=object_type, external_id__in=list(pushed)))
+    for link in links:
+        _, updated_at = pushed[link.external_id]
+        link.pushed_fingerprint = fingerprints.get(link.external_id, link.pushed_fingerprint)
+        if updated_at and (link.remote_updated_at is None or updated_at > link.remote_updated_at):
+            link.remote_updated_at = updated_at
+    ExternalRecord.objects.bulk_update(links, ["pushed_fingerprint", "remote_updated_at"])
 
 
 def writeback_push(*, organization: Organization, client: HubSpotClient, run: SyncRun | None = None) -> dict[str, int]:
@@ -129,7 +155,7 @@ def writeback_push(*, organization: Organization, client: HubSpotClient, run: Sy
     pending = contacts_to_push(organization=organization)
     for first in range(0, len(pending), BATCH_LIMIT):
         batch = pending[first : first + BATCH_LIMIT]
-        inputs = [{"id": external_id, "properties": contact_properties(values)} for external_id, _, values, _ in batch]
+        inputs = [{"id": external_id, "properties": contact_properties(fields)} for external_id, _, fields in batch]
         try:
             updated = {obj.id: obj for obj in client.batch_update("contacts", inputs)}
         except HubSpotApiError as exc:
@@ -138,7 +164,7 @@ def writeback_push(*, organization: Organization, client: HubSpotClient, run: Sy
                 sync_error_record(run, object_type=CONTACT, external_id="", message=f"Write-back refused: {exc}")
             continue
         pushed, stored, audits = {}, [], []
-        for external_id, contact, values, fingerprint in batch:
+        for external_id, contact, fields in batch:
             if external_id not in updated:
                 counts["push_failed"] += 1
                 if run is not None:
@@ -146,8 +172,8 @@ def writeback_push(*, organization: Organization, client: HubSpotClient, run: Sy
                         run, object_type=CONTACT, external_id=external_id, message="HubSpot no longer has this contact."
                     )
                 continue
-            pushed[external_id] = (fingerprint, values, updated[external_id].updated_at)
-            if contact.ffc_tier != values["ffc_tier"]:
+            pushed[external_id] = (fields, updated[external_id].updated_at)
+            if "ffc_tier" in fields and contact.ffc_tier != fields["ffc_tier"]:
                 # The contact's stored tier mirrors HubSpot's, which is now ours.
                 audits.append(
                     AuditEntry(
@@ -157,10 +183,10 @@ def writeback_push(*, organization: Organization, client: HubSpotClient, run: Sy
                         object_id=contact.pk,
                         object_repr=str(contact)[:255],
                         account_id=contact.account_id,
-                        changes={"ffc_tier": [contact.ffc_tier or None, values["ffc_tier"]]},
+                        changes={"ffc_tier": [contact.ffc_tier or None, fields["ffc_tier"]]},
                     )
                 )
-                contact.ffc_tier = values["ffc_tier"]
+                contact.ffc_tier = fields["ffc_tier"]
                 stored.append(contact)
         Contact.objects.bulk_update(stored, ["ffc_tier"])
         AuditEntry.objects.bulk_create(audits)
@@ -209,8 +235,8 @@ def writeback_push(*, organization: Organization, client: HubSpotClient, run: Sy
                 sync_error_record(run, object_type=DEAL, external_id="", message=f"Write-back refused: {exc}")
             continue
         pushed = {
-            external_id: (fingerprint, {"stage": deal.stage}, updated[external_id].updated_at)
-            for external_id, deal, fingerprint, _ in batch
+            external_id: ({"stage": deal.stage}, updated[external_id].updated_at)
+            for external_id, deal, _, _ in batch
             if external_id in updated
         }
         counts["push_failed"] += len(batch) - len(pushed)
