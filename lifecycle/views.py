@@ -107,7 +107,7 @@ def _qbr_work(*, user, today: date) -> dict:
     from qbr.selectors import my_work_meetings, overdue_programme_accounts
 
     return {
-        "qbr_overdue": overdue_programme_accounts(csm=user, today=today),
+        "qbr_overdue": overdue_programme_accounts(csm=user, today=today, limit=9),  # eight shown, and "more"
         "my_meetings": my_work_meetings(organizer=user),
     }
 

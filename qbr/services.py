@@ -188,6 +188,10 @@ def meeting_create(
     if values.get("customer_response"):
         meeting.customer_response = values["customer_response"]
     meeting.full_clean(exclude=["organization", "account", "organizer", "created_by"])
+    if kind == MeetingKind.QBR and status == MeetingStatus.SCHEDULED:
+        # The CSM chose a date: the schedule's open proposal for this account is withdrawn, not left to linger.
+        for proposal in Meeting.objects.filter(account=account, kind=MeetingKind.QBR, status=MeetingStatus.PROPOSED):
+            meeting_status_set(tenant=tenant, meeting=proposal, status=MeetingStatus.CANCELLED)
     meeting.save()
     meeting.contacts.set(contacts)
     meeting.members.set(members)

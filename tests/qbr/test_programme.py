@@ -250,3 +250,19 @@ def tenant_scope_of(org):
     from core.tenancy import tenant_scope
 
     return tenant_scope(org)
+
+
+def test_scheduling_a_qbr_withdraws_the_open_proposal(scope, tenant):
+    from qbr.services import meeting_create
+
+    account = AccountFactory(organization=scope, arr=Decimal("20000"))
+    (proposal,) = qbr_proposals_create(organization=scope)
+    routine = meeting_create(
+        tenant=tenant, account=account, kind=MeetingKind.ROUTINE, starts_at=timezone.now() + timedelta(days=2)
+    )
+    proposal.refresh_from_db()
+    assert proposal.status == MeetingStatus.PROPOSED  # another kind of meeting leaves it alone
+    meeting_create(tenant=tenant, account=account, starts_at=timezone.now() + timedelta(days=20))
+    proposal.refresh_from_db()
+    assert proposal.status == MeetingStatus.CANCELLED
+    assert routine.status == MeetingStatus.SCHEDULED

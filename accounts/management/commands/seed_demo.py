@@ -183,6 +183,9 @@ class Command(BaseCommand):
             for account in rng.sample(saved_accounts, min(40, len(saved_accounts))):
                 note_add(tenant=tenant, account=account, body=rng.choice(demo_data.NOTES))
             self._lifecycle(organization, members, saved_accounts, deal_target, today, rng)
+            from qbr.demo_data import seed_qbrs  # qbr builds on accounts: imported here, as the seeds go
+
+            seed_qbrs(organization=organization, members=members, rng=rng)
             # Last, so today's snapshot includes what the won deals added.
             self._arr_history(organization, today, rng)
 
