@@ -60,6 +60,7 @@ def revenue_report(request, org_slug: str) -> HttpResponse:
             "currency": currency,
             "currencies": currencies,
             "mrr_now": series.total[-1] if series.total else 0,
+            "arr_now": (series.total[-1] if series.total else 0) * 12,
             "report": report,
             "mrr_chart": chart,
             "retention_chart": retention_chart,
