@@ -11,7 +11,7 @@ from django.test import Client
 
 from core.tenancy import tenant_scope
 from integrations.models import WebhookEvent, WebhookStatus
-from revenue.models import RevenueMovement, StripeSubscription, StripeSubscriptionItem
+from revenue.models import RevenueMovement, StripeInvoice, StripeSubscription, StripeSubscriptionItem
 from tests.factories import AccountFactory, OrganizationFactory
 from tests.revenue.conftest import STANDIN_API_KEY, WEBHOOK_SECRET, connect_stripe
 
@@ -212,3 +212,41 @@ def test_without_a_stored_secret_every_delivery_is_refused(org, standin, deliver
     response = deliver(org, *signed(subscription_event()))
     assert response.status_code == 400
     assert "secret" in response.json()["error"]
+
+
+def test_a_deleted_subscription_event_records_the_churn_and_invoice_events_keep_payment_status(org, connected, deliver):
+    account = AccountFactory(organization=org, domain="hook.example")
+    now = int(time.time())
+    deliver(org, *signed(customer_event(created=now - 10)))
+    deliver(org, *signed(subscription_event(quantity=2, created=now - 5)))
+    deleted = subscription_event(quantity=2, created=now, status="canceled")
+    deleted["type"] = "customer.subscription.deleted"
+    deleted["data"]["object"]["ended_at"] = now
+    deliver(org, *signed(deleted))
+    failed = {
+        "id": "evt_invoice_failed",
+        "object": "event",
+        "type": "invoice.payment_failed",
+        "created": now,
+        "data": {
+            "object": {
+                "id": "in_hook",
+                "object": "invoice",
+                "customer": "cus_hook",
+                "status": "open",
+                "currency": "usd",
+                "amount_due": 3000,
+                "amount_paid": 0,
+                "amount_remaining": 3000,
+                "parent": {"type": "subscription_details", "subscription_details": {"subscription": "sub_hook1"}},
+            }
+        },
+    }
+    deliver(org, *signed(failed))
+    with tenant_scope(org):
+        account.refresh_from_db()
+        assert account.mrr == Decimal("0.00")
+        assert list(RevenueMovement.objects.values_list("kind", flat=True)) == ["new", "churn"]
+        invoice = StripeInvoice.objects.get(stripe_id="in_hook")
+        assert (invoice.status, invoice.amount_remaining, invoice.subscription_stripe_id) == ("open", 3000, "sub_hook1")
+        assert invoice.account == account
