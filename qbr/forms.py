@@ -26,12 +26,14 @@ class MeetingForm(forms.Form):
     contacts = forms.ModelMultipleChoiceField(
         queryset=None, required=False, label="Customer attendees", widget=forms.CheckboxSelectMultiple
     )
-    members = MemberMultipleChoiceField(queryset=None, required=False, label="Our team", widget=forms.SelectMultiple)
+    members = MemberMultipleChoiceField(
+        queryset=None, required=False, label="Our team", widget=forms.CheckboxSelectMultiple
+    )
     agenda_text = forms.CharField(
         label="Agenda items",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="One per line. A QBR's agenda is framed by the five goals; these come on top.",
+        help_text="One per line, on top of the agenda the meeting's type brings (below).",
     )
 
     def __init__(self, *args, organization, account, **kwargs):

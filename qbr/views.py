@@ -251,6 +251,15 @@ def _routine_agenda(meeting: Meeting, organization) -> list[tuple[str, object]]:
     ]
 
 
+# Seed 003, "Conduct a health check".
+HEALTH_CHECK_STEPS = [
+    "Scheduled with the champion for a time their admins and daily users can join; take notes, record if possible.",
+    "Ask them to share their screen and walk through their day-to-day use.",
+    "Ask about the features they use to understand the why behind them. Try not to give guidance on this call.",
+    "Afterwards, review the notes and write down the areas of improvement as findings for the QBR.",
+]
+
+
 def _alternatives(meeting: Meeting) -> list[datetime]:
     """Seed 004: "Suggest two to three options": the same time on the next three working days."""
     local = timezone.localtime(meeting.starts_at)
@@ -324,6 +333,8 @@ def _meeting_context(request, meeting: Meeting, **forms) -> dict:
             account=meeting.account, start=meeting.period_start, end=meeting.period_end, now=now
         )
         context["health_check"] = selectors.latest_health_check(account_id=meeting.account_id, before=meeting.starts_at)
+    if meeting.kind == MeetingKind.HEALTH_CHECK:
+        context["health_check_steps"] = HEALTH_CHECK_STEPS
     if meeting.kind in (MeetingKind.ROUTINE, MeetingKind.DRI_INTRO):
         context["routine_agenda"] = _routine_agenda(meeting, organization)
     return context
