@@ -177,6 +177,9 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "tickets.models.Status",
         "TicketChannelEnum": "tickets.models.Channel",
         "IntegrationChannelEnum": [("api", "API"), ("contact_form", "Contact form")],
+        "MeetingStatusEnum": "qbr.models.MeetingStatus",
+        "MeetingKindEnum": "qbr.models.MeetingKind",
+        "FeatureRequestStatusEnum": "qbr.models.FeatureRequestStatus",
     },
 }
 
