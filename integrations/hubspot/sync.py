@@ -45,7 +45,7 @@ ORDER = (ACCOUNT, CONTACT, DEAL)
 OVERLAP = timedelta(minutes=5)  # clocks differ and HubSpot indexes search with a short delay
 IMPORT_BATCH = 100
 MILLISECOND = timedelta(milliseconds=1)
-PREFETCH_PAGES = 8  # pages read ahead while the last is written
+PREFETCH_PAGES = 100  # pages read ahead (about one rate-limit window: the burst is not wasted), ~10 MB
 WRITE_BATCH = 500  # records written in one transaction, from the pages read meanwhile
 REQUEST_JOIN_SECONDS = 90  # a read in flight finishes (or times out, REQUEST_TIMEOUT) before the run ends
 
