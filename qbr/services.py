@@ -227,8 +227,16 @@ def meeting_update(*, tenant: Tenant, meeting: Meeting, **values: Any) -> Meetin
     if errors:
         raise ValidationError(errors)
     changes = field_changes(meeting, values, MEETING_FIELDS)
+    had_default_period = (meeting.period_start, meeting.period_end) == _default_period(meeting.starts_at)
     for key, value in values.items():
         setattr(meeting, key, value)
+    if meeting.kind == MeetingKind.QBR and (
+        meeting.period_start is None
+        or meeting.period_end is None
+        or (had_default_period and "starts_at" in changes and not {"period_start", "period_end"} & set(values))
+    ):
+        # A QBR always reviews a quarter: the one before it, unless the CSM chose another.
+        meeting.period_start, meeting.period_end = _default_period(meeting.starts_at)
     if "starts_at" in changes:
         meeting.attendance_checked_at = None
         meeting.customer_joined_at = None

@@ -346,3 +346,12 @@ def test_a_revoked_share_link_is_not_found(org, client_for, account):
     share = MeetingShare.objects.with_scopes_disabled().get(meeting=meeting)
     client.post(f"/o/{org.slug}/meetings/{meeting.pk}/share/revoke/", {"share": share.pk})
     assert Client().get(path).status_code == 404
+
+
+def test_a_qbr_always_reviews_a_quarter_even_when_it_was_another_kind(scope, csm_tenant, account):
+    meeting = meeting_create(tenant=csm_tenant, account=account, kind=MeetingKind.ROUTINE, starts_at=NOW)
+    assert meeting.period_start is None
+    meeting = meeting_update(tenant=csm_tenant, meeting=meeting, kind=MeetingKind.QBR)
+    assert (meeting.period_start, meeting.period_end) == (NOW.date() - timedelta(days=90), NOW.date())
+    moved = meeting_update(tenant=csm_tenant, meeting=meeting, starts_at=NOW + timedelta(days=10))
+    assert moved.period_end == NOW.date() + timedelta(days=10)  # the default quarter moves with the date
