@@ -117,7 +117,7 @@ def churn_case_detail(request, org_slug: str, pk: int) -> HttpResponse:
             "skip_form": StepSkipForm(),
             "dismiss_form": DismissForm(),
             "cancel_now": case.cancel_mode == CancelMode.NOW,
-            "StepKind": StepKind,
+            "today": timezone.localdate(),
         },
     )
 

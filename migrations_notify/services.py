@@ -451,7 +451,7 @@ def _format(template: str, campaign: MigrationCampaign, team: MigrationTeam, ins
     return template.format(
         team=team.name,
         target=campaign.target_server,
-        deadline=f"{campaign.deadline:%A %d %B %Y}",
+        deadline=f"{campaign.deadline:%A} {campaign.deadline.day} {campaign.deadline:%B %Y}",
         instances=_instance_lines(instances),
         ticket=ticket,
     )

@@ -17,7 +17,7 @@ from core.models import AuditEntry
 from core.tenancy import tenant_scope
 from integrations.hubspot.client import hubspot_client
 from integrations.hubspot.services import stage_mappings_refresh
-from integrations.models import Connection, ExternalRecord, Source
+from integrations.models import Connection, Source
 from integrations.services import external_records_touch
 from lifecycle.models import DealStage, DealType
 from revenue.models import MovementKind, RevenueMovement, StripeAction, StripeSubscription
@@ -327,7 +327,6 @@ def test_close_deals_when_hubspot_fails_then_recovers(
     hubspot.faults.clear()
     with tenant_scope(org):
         step = services.churn_step_run(tenant=ae_tenant, step=step)
-        assert ExternalRecord.objects.filter(source=Source.HUBSPOT).exclude(pushed_fingerprint="").count() == 2
     assert step.status == StepStatus.DONE, step.error
     assert hubspot.get("deals", growth_remote.id).properties["dealstage"] == "closedlost"
 

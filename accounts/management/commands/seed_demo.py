@@ -186,6 +186,11 @@ class Command(BaseCommand):
             from qbr.demo_data import seed_qbrs  # qbr builds on accounts: imported here, as the seeds go
 
             seed_qbrs(organization=organization, members=members, rng=rng)
+            from churn.demo_data import seed_churn  # churn and migrations build on accounts: imported here too
+            from migrations_notify.demo_data import seed_migrations
+
+            seed_churn(organization=organization, members=members, rng=rng)
+            seed_migrations(organization=organization, members=members, rng=rng)
             # Last, so today's snapshot includes what the won deals added.
             self._arr_history(organization, today, rng)
 
