@@ -180,6 +180,10 @@ SPECTACULAR_SETTINGS = {
         "MeetingStatusEnum": "qbr.models.MeetingStatus",
         "MeetingKindEnum": "qbr.models.MeetingKind",
         "FeatureRequestStatusEnum": "qbr.models.FeatureRequestStatus",
+        "ChurnStepKindEnum": "churn.models.StepKind",
+        "ChurnStepStatusEnum": "churn.models.StepStatus",
+        "ChurnCaseStatusEnum": "churn.models.ChurnCaseStatus",
+        "MigrationCampaignStatusEnum": "migrations_notify.models.CampaignStatus",
     },
 }
 
