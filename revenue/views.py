@@ -68,6 +68,7 @@ def revenue_report(request, org_slug: str) -> HttpResponse:
                 "-occurred_at", "-id"
             )[:50],
             "review_count": selectors.review_queue_count(),
+            "active_report": "revenue",
         },
     )
 
