@@ -112,6 +112,19 @@ def discounts_unexpanded(subscription: dict[str, Any]) -> bool:
     return any(_coupon_of(discount) is None for discount in discounts)
 
 
+def subscription_complete(client: stripe.StripeClient | None, subscription: dict[str, Any]) -> dict[str, Any]:
+    """What the ledger needs that a payload may lack: the coupons behind discount ids (fetched expanded), and the
+    items beyond the first page of `items` (listed)."""
+    if client is None:
+        return subscription
+    if discounts_unexpanded(subscription):
+        subscription = as_dict(client.v1.subscriptions.retrieve(subscription["id"], params=_EXPAND_DISCOUNTS))
+    if (subscription.get("items") or {}).get("has_more"):
+        items = client.v1.subscription_items.list(params={"subscription": subscription["id"], "limit": 100})
+        subscription["items"] = {"object": "list", "data": [as_dict(item) for item in items.auto_paging_iter()]}
+    return subscription
+
+
 def subscription_values(subscription: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     items = []
     for item in (subscription.get("items") or {}).get("data") or []:
@@ -603,15 +616,21 @@ def stripe_event_apply(
     if match is None or not obj.get("id") or (match == "customer." and obj.get("object") != "customer"):
         return "ignored", refresh
     apply, keyword, model, service = _APPLIERS[match]
+    if match == "invoice." and obj.get("deleted"):
+        # A draft deleted in Stripe: its event carries only {id, deleted}; keep the row, marked.
+        deleted = StripeInvoice.objects.filter(stripe_id=obj["id"]).update(
+            status="deleted", last_synced_at=timezone.now()
+        )
+        return ("applied" if deleted else "ignored"), refresh
     stored = model.objects.filter(stripe_id=obj["id"]).values_list("remote_updated_at", flat=True).first()
     if stored is not None and occurred_at < stored:
         return "stale", refresh
     needs_fetch = stored is not None and occurred_at == stored and not obj.get("deleted")
-    if match == "customer.subscription." and discounts_unexpanded(obj):
-        needs_fetch = True
     if needs_fetch and client is not None:
         params = _EXPAND_DISCOUNTS if match == "customer.subscription." else None
         obj = as_dict(getattr(client.v1, service).retrieve(obj["id"], params=params))
+    if match == "customer.subscription.":
+        obj = subscription_complete(client, obj)
     customer_id = _id_of(obj.get("customer")) if match != "customer." else ""
     if customer_id and client is not None and not StripeCustomer.objects.filter(stripe_id=customer_id).exists():
         # Deliveries come in any order: a subscription may arrive before its customer. Fetch the customer now so
@@ -732,12 +751,7 @@ def stripe_full_reconcile(*, run: SyncRun, connection: Connection, client: strip
         record("customers", tally)
     subscriptions = client.v1.subscriptions.list(params={"limit": 100, "status": "all"}).auto_paging_iter()
     for batch in _batches(subscriptions):
-        batch = [
-            as_dict(client.v1.subscriptions.retrieve(s["id"], params=_EXPAND_DISCOUNTS))
-            if discounts_unexpanded(s)
-            else s
-            for s in batch
-        ]
+        batch = [subscription_complete(client, s) for s in batch]
         tally, _ = subscriptions_apply(organization=organization, subscriptions=batch, refresh=refresh, **as_of)
         record("subscriptions", tally)
         refresh.account_ids |= set(

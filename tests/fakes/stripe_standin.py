@@ -124,6 +124,7 @@ class StripeStandIn:
         coupon: dict | None = None,
         start: int | None = None,
         emit: str | None = "customer.subscription.created",
+        items_page: int | None = None,
     ) -> dict:
         start = start or int(time.time()) - 86400
         subscription_id = _new_id("sub")
@@ -164,6 +165,8 @@ class StripeStandIn:
             },
             "livemode": False,
         }
+        if items_page:
+            subscription["_items_page"] = items_page  # payloads show this many items, with has_more
         if coupon:
             subscription["_discount"] = {
                 "id": _new_id("di"),
@@ -233,6 +236,8 @@ class StripeStandIn:
     @staticmethod
     def public(obj: dict, *, expand: list[str] | None = None, coupons: dict | None = None) -> dict:
         out = {key: value for key, value in obj.items() if not key.startswith("_")}
+        if obj.get("_items_page"):
+            out["items"] = {**obj["items"], "data": obj["items"]["data"][: obj["_items_page"]], "has_more": True}
         wants_discounts = any(path.startswith("discounts") for path in expand or [])
         if obj.get("object") == "subscription" and obj.get("_discount") and wants_discounts:
             discount = json.loads(json.dumps(obj["_discount"]))
@@ -286,6 +291,10 @@ class StripeStandIn:
             if gte:
                 events = [event for event in events if event["created"] >= int(gte)]
             return self._list(list(reversed(events)), query, "/v1/events")  # Stripe lists newest first
+        if name == "subscription_items" and method == "GET" and object_id is None:
+            owner = self.subscriptions.get(query.get("subscription", ""))
+            items = owner["items"]["data"] if owner else []
+            return self._list(items, query, "/v1/subscription_items")
         if name not in collections:
             return self._error(404, "invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
         store = collections[name]

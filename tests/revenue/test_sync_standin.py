@@ -328,3 +328,17 @@ def test_the_connection_check_reads_each_kind_of_object(org, connected):
         ("Read invoices", True),
         ("Read events", True),
     ]
+
+
+def test_a_subscription_with_more_items_than_its_payload_shows_is_listed_in_full(org, connected, reconcile):
+    account = AccountFactory(organization=org, domain="acme.example")
+    prices = [connected.add_price(unit_amount=1000 * (n + 1)) for n in range(3)]
+    customer = connected.add_customer(email="a@acme.example")
+    subscription = connected.add_subscription(customer=customer, items=[(p, 1) for p in prices], items_page=2)
+    reconcile(org)
+    [listing] = connected.sent("GET", r"/v1/subscription_items")
+    assert listing.query["subscription"] == subscription["id"]
+    with tenant_scope(org):
+        assert StripeSubscription.objects.get().items.count() == 3
+        account.refresh_from_db()
+        assert account.mrr == Decimal("60.00")  # 10 + 20 + 30, not the first two only
