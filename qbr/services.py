@@ -192,7 +192,11 @@ def meeting_create(
         # The CSM chose a date: the schedule's open proposal for this account is withdrawn, not left to linger.
         for proposal in Meeting.objects.filter(account=account, kind=MeetingKind.QBR, status=MeetingStatus.PROPOSED):
             meeting_status_set(tenant=tenant, meeting=proposal, status=MeetingStatus.CANCELLED)
-    meeting.save()
+    try:
+        with transaction.atomic():
+            meeting.save()
+    except IntegrityError as exc:  # a second open proposal (the schedule's constraint)
+        raise ValidationError({"status": ["This account already has a proposed QBR: confirm or cancel it."]}) from exc
     meeting.contacts.set(contacts)
     meeting.members.set(members)
     audit_record(
@@ -568,8 +572,8 @@ def qbr_proposals_create(*, organization: Organization, today: date | None = Non
                         proposal_reason=first.reason,
                     )
                 )
-        except IntegrityError:
-            continue  # proposed meanwhile by another run
+        except (IntegrityError, ValidationError):
+            continue  # proposed meanwhile by another run (the one-open-proposal constraint)
     return created
 
 

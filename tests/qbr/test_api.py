@@ -66,6 +66,12 @@ def test_qbr_field_errors_are_400s_naming_the_field(org, api_for, account):
     moved = api.patch(f"/api/v1/qbrs/{meeting.pk}/", {"status": "cancelled"}, format="json")
     assert moved.status_code == 400
     assert moved.json()["status"] == ["A held meeting cannot become cancelled."]
+    api.post("/api/v1/qbrs/", {"account": account.pk, "starts_at": "2027-02-01T10:00:00Z", "status": "proposed"})
+    second = api.post(
+        "/api/v1/qbrs/", {"account": account.pk, "starts_at": "2027-03-01T10:00:00Z", "status": "proposed"}
+    )
+    assert second.status_code == 400
+    assert second.json()["status"] == ["This account already has a proposed QBR: confirm or cancel it."]
     goals = api.patch(f"/api/v1/qbrs/{meeting.pk}/", {"goal_outcomes": {"vibes": "good"}}, format="json")
     assert goals.status_code == 400
     assert "goal_outcomes" in goals.json()
