@@ -14,7 +14,12 @@ class ChurnCaseForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}), help_text="The day they leave: usually the renewal date."
     )
     arr_lost = forms.DecimalField(
-        label="ARR lost", max_digits=14, decimal_places=2, min_value=0, help_text="Default: the account's ARR."
+        label="ARR lost",
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="Empty: the account's ARR.",
     )
     primary_reason = forms.ChoiceField(label="Main reason")
     secondary_reason = forms.ChoiceField(label="Secondary reason", required=False)

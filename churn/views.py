@@ -75,6 +75,8 @@ def churn_case_create(request, org_slug: str) -> HttpResponse:
     if account is not None:
         initial |= {"account": account, "churn_date": account.renewal_date, "arr_lost": account.arr}
     form = ChurnCaseForm(request.POST or None, churn_settings=churn_settings, initial=initial)
+    if request.method == "POST" and request.POST.get("account", "").isdigit():
+        account = Account.objects.filter(pk=request.POST["account"]).first()
     if request.method == "POST" and form.is_valid():
         try:
             case = services.churn_case_open(
