@@ -26,6 +26,12 @@ class PackPart:
     empty_message: str = ""
     data: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def customer_message(self) -> str:
+        """The empty message without the advice to the team after its first sentence (the customer's page, PDF)."""
+        first = self.empty_message.split(". ")[0].rstrip(".")
+        return f"{first}." if first else ""
+
 
 _SOURCES: dict[str, Callable[..., PackPart]] = {}
 

@@ -109,7 +109,7 @@ def qbr_pdf(*, meeting: Meeting, pack: list[PackPart], action_items: list, now: 
     for part in pack:
         _para(pdf, part.title, size=11, style="B")
         if not part.available:
-            _para(pdf, part.empty_message, style="I")
+            _para(pdf, part.customer_message, style="I")
         else:
             _pdf_part(pdf, part)
         _source(pdf, part)
@@ -131,7 +131,7 @@ def qbr_pdf(*, meeting: Meeting, pack: list[PackPart], action_items: list, now: 
 def _pdf_part(pdf: FPDF, part: PackPart) -> None:
     data = part.data
     if part.empty_message:
-        _para(pdf, part.empty_message, style="I")
+        _para(pdf, part.customer_message, style="I")
     if part.key == "tickets" and (data["opened"] or data["closed"]):
         counts = ", ".join(f"{key.upper()}: {value}" for key, value in data["by_priority"].items() if value)
         _para(

@@ -116,3 +116,10 @@ def test_the_qbr_page_shows_the_pack_with_its_sources(org, client_for, scope, ac
     assert "No data yet: health scores are not set up." in page
     assert "Source: Support inbox" in page
     assert "Source: Account record" in page
+
+
+def test_the_customer_reads_the_facts_without_the_teams_advice(account):
+    pack = parts(account)
+    assert pack["uptime"].customer_message == "No uptime notes for this quarter."
+    assert pack["usage"].customer_message == "No data yet: product usage is not set up."
+    assert pack["health"].customer_message == "No data yet: health scores are not set up."

@@ -326,6 +326,8 @@ def test_a_share_link_works_then_expires_and_shows_nothing_editable(org, client_
         assert "<textarea" not in body
         assert "<input" not in body
         assert "Sign out" not in body
+        assert "No uptime notes for this quarter." in body
+        assert "Ask the infrastructure team" not in body  # the team's advice stays inside
         assert anonymous.post(path).status_code == 405  # read-only: nothing to post
         assert anonymous.get(path[:-5] + "xxxx/").status_code == 404
     with time_machine.travel(NOW + timedelta(days=31), tick=False):
