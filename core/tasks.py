@@ -14,6 +14,15 @@ class TenantTask(Task):
         with tenant_scope(organization):
             return super().__call__(organization, *args, **kwargs)
 
+    def retry(self, args=None, kwargs=None, **options):
+        # Celery's Task.__call__ records the arguments `run` got as the request's, so a plain retry would send the
+        # Organization instead of its id (unserialisable on a broker; a TypeError when looked up again). Send the id.
+        if args is None:
+            args = tuple(self.request.args or ())
+            if args and isinstance(args[0], Organization):
+                args = (args[0].pk, *args[1:])
+        return super().retry(args=args, kwargs=kwargs, **options)
+
 
 @shared_task(base=TenantTask, name="core.tasks.deliver_notification_email")
 def deliver_notification_email(organization: Organization, notification_id: int) -> bool:

@@ -15,22 +15,8 @@ from integrations.models import Source
 from integrations.services import connection_get
 from revenue.stripe_client import TRANSIENT_STRIPE_ERRORS, stripe_client_for
 
-
-class StripeTask(TenantTask):
-    """TenantTask.__call__ hands `run` the Organization, and Celery's Task.__call__ records those arguments as the
-    request's: a plain retry would then send the Organization object instead of its id (unserialisable on a real
-    broker, and a TypeError when TenantTask looks it up again). Retries here send the id."""
-
-    def retry(self, args=None, kwargs=None, **options):
-        if args is None:
-            args = tuple(self.request.args or ())
-            if args and isinstance(args[0], Organization):
-                args = (args[0].pk, *args[1:])
-        return super().retry(args=args, kwargs=kwargs, **options)
-
-
 STRIPE_TASK_OPTIONS = {
-    "base": StripeTask,
+    "base": TenantTask,
     "acks_late": True,
     "reject_on_worker_lost": True,
     "autoretry_for": TRANSIENT_STRIPE_ERRORS,

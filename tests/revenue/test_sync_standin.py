@@ -342,3 +342,18 @@ def test_a_subscription_with_more_items_than_its_payload_shows_is_listed_in_full
         assert StripeSubscription.objects.get().items.count() == 3
         account.refresh_from_db()
         assert account.mrr == Decimal("60.00")  # 10 + 20 + 30, not the first two only
+
+
+def test_a_reconcile_that_meets_a_stripe_outage_is_retried_and_finishes(org, connected, reconcile):
+    """integrations.tasks.sync_run_execute retries a TransientSyncError; the retry must carry the organization's id
+    (core.tasks.TenantTask.retry), and the upserts make the second pass write nothing twice."""
+    AccountFactory(organization=org, domain="acme.example")
+    price = connected.add_price(unit_amount=1000)
+    connected.add_subscription(customer=connected.add_customer(email="a@acme.example"), items=[(price, 1)])
+    connected.fail_next(r"^/v1/subscriptions$", status=500)
+    run = reconcile(org)
+    assert run.status == SyncStatus.SUCCEEDED, run.error
+    assert len(connected.sent("GET", r"/v1/subscriptions")) == 2
+    with tenant_scope(org):
+        assert StripeCustomer.objects.count() == 1
+        assert RevenueMovement.objects.count() == 1
