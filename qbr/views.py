@@ -67,6 +67,8 @@ def _meeting_url(org_slug: str, meeting: Meeting) -> str:
 
 # --- The programme and the calendar ----------------------------------------------------------------------------
 
+PROGRAMME_ROW_LIMIT = 500  # one page of rows; the filters narrow it
+
 
 @tenant_permission_required(Permission.VIEW)
 def qbr_programme(request, org_slug: str) -> HttpResponse:
@@ -77,7 +79,7 @@ def qbr_programme(request, org_slug: str) -> HttpResponse:
         overdue_only=request.GET.get("overdue") == "1",
         search=request.GET.get("search", "").strip(),
     )
-    rows = selectors.programme_list(today=today, filters=filters)
+    rows = selectors.programme_list(today=today, filters=filters, limit=PROGRAMME_ROW_LIMIT)
     settings_row = services.qbr_settings_get(organization=request.tenant.organization)
     return render(
         request,
@@ -91,6 +93,7 @@ def qbr_programme(request, org_slug: str) -> HttpResponse:
             "filters": filters,
             "is_filtered": bool(filters.csm or filters.overdue_only or filters.search),
             "today": today,
+            "row_limit": PROGRAMME_ROW_LIMIT,
         },
     )
 
