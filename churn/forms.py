@@ -69,11 +69,14 @@ class DismissForm(forms.Form):
 
 class ChurnSettingsForm(forms.Form):
     reasons = forms.CharField(
+        required=False,
         widget=forms.Textarea(attrs={"rows": 10}),
         help_text="One per line. Other is always offered and asks for a sentence.",
     )
     learning_questions = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 6}), help_text="One per line: asked in the acknowledgment email."
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="One per line: asked in the acknowledgment email.",
     )
     acknowledgment_intro = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     sales_slack_webhook_url = forms.CharField(
