@@ -719,7 +719,9 @@ def _run_close_deals(tenant: Tenant, case: ChurnCase) -> tuple[dict[str, Any], s
         )
     text = f"Closed {len(closed)} deal(s) as Closed Lost ({lost_reason or 'none open'})"
     if "pushed_deals" in hubspot:
-        text += f"; HubSpot updated {hubspot['pushed_deals']} deal(s)."
+        # The write-back pushes deals it has a link for (the HubSpot import makes them), and only once each.
+        text += f"; HubSpot updated {hubspot['pushed_deals']} deal(s)"
+        text += f" of {len(in_hubspot)} with a HubSpot id." if hubspot["pushed_deals"] < len(in_hubspot) else "."
     else:
         text += f"; HubSpot: {hubspot.get('skipped')}."
     return result, text

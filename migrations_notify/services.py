@@ -10,6 +10,7 @@ import csv
 import io
 import logging
 import time
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -315,6 +316,15 @@ def _fetch_from_platform(campaign: MigrationCampaign) -> dict[str, int]:
 # --- The dated passes ------------------------------------------------------------------------------------------
 
 
+def organization_today(organization: Organization) -> date:
+    """The day in the organization's own zone: a deadline is a day where the customers are, not in UTC."""
+    try:
+        zone = zoneinfo.ZoneInfo(organization.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    return timezone.localtime(timezone.now(), zone).date()
+
+
 def _claim(campaign: MigrationCampaign, kind: str, day: date) -> CampaignRun | None:
     """The pass of that kind and day, claimed: created running, or a failed (or stale running) one taken again.
     None when it is done, or another worker runs it right now."""
@@ -353,7 +363,7 @@ def campaign_advance(
     campaign = MigrationCampaign.objects.get(pk=campaign.pk)
     if campaign.status != CampaignStatus.ACTIVE:
         return []
-    today = today or timezone.localdate()
+    today = today or organization_today(campaign.organization)
     ran: list[CampaignRun] = []
     if today < campaign.notify_on:
         return ran

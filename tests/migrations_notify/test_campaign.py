@@ -291,3 +291,32 @@ def test_a_csv_campaign_imports_then_drops_what_customers_restarted(org, owner_t
         )
     assert counts["moved"] == 1
     assert statuses(org, campaign) == {"a1": "to_migrate", "a2": "moved", "b1": "to_migrate"}
+
+
+def test_a_deadline_pass_left_running_by_a_dead_worker_is_resumed(org, owner_tenant, customers):
+    """The worker died after restarting i1: the pass is taken again later, i1 is checked (not restarted twice),
+    and the rest are restarted."""
+    campaign = new_campaign(owner_tenant, customers)
+    with tenant_scope(org):
+        services.campaign_confirm_ready(tenant=owner_tenant, campaign=campaign)
+    with at(date(2027, 3, 1)):
+        advance(org, campaign)
+    with at(DEADLINE, hour=6), tenant_scope(org):
+        CampaignRun.objects.create(
+            organization=org,
+            campaign=campaign,
+            kind=RunKind.DEADLINE,
+            day=DEADLINE,
+            started_at=datetime(2027, 3, 31, 6, tzinfo=UTC),
+        )
+        MigrationInstance.objects.filter(external_id="i1").update(status=InstanceStatus.RESTARTING)
+        customers.instances["i1"].server = NEW_SERVER  # its restart went through before the worker died
+        ran = [run.kind for run in advance(org, campaign)]
+        assert ran == [RunKind.REFRESH, RunKind.REVIEW]  # a late review runs; the deadline pass is held
+    with at(DEADLINE, hour=9):
+        runs = advance(org, campaign)
+    deadline_run = runs[-1]
+    assert (deadline_run.kind, deadline_run.status, deadline_run.attempts) == (RunKind.DEADLINE, RunStatus.DONE, 2)
+    assert customers.requests["POST /api/v1/instances/i1/restart"] == 0
+    assert customers.requests["POST /api/v1/instances/i5/restart"] == 1
+    assert statuses(org, campaign)["i1"] == InstanceStatus.RESTARTED
