@@ -21,6 +21,7 @@ from core.decorators import tenant_permission_required
 from core.errors import ApplicationError
 from core.forms import form_add_service_errors
 from core.permissions import Permission
+from core.tenancy import tenant_scope
 
 CASE_TABS = [
     ("live", "Open and suggested"),
@@ -296,8 +297,6 @@ def churn_learning_form(request, token: str) -> HttpResponse:
     case = services.churn_case_for_token(token=token)
     if case is None:
         raise Http404("This link is not valid.")
-    from core.tenancy import tenant_scope
-
     with tenant_scope(case.organization):
         questions = services.churn_settings_get(organization=case.organization).learning_questions
     answers = [request.POST.get(f"answer_{n}", "") for n in range(len(questions))]
