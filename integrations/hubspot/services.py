@@ -451,7 +451,7 @@ class HubSpotImporter:
 
     def _audit(self, action: str, obj, changes: dict, account_id: int | None) -> AuditEntry:
         return AuditEntry(
-            organization=self.organization,
+            organization_id=self.organization.pk,
             action=action,
             object_type=obj._meta.model_name,
             object_id=obj.pk,
@@ -541,8 +541,8 @@ class HubSpotImporter:
             audits.append(self._audit("account.created", account, created, account.pk))
         CohortChange.objects.bulk_create(
             CohortChange(
-                organization=self.organization,
-                account=account,
+                organization_id=self.organization.pk,
+                account_id=account.pk,
                 from_cohort="",
                 to_cohort=account.cohort,
                 changed_at=now,
@@ -747,8 +747,8 @@ class HubSpotImporter:
 
     def _stage_row(self, contact: Contact, from_stage: str) -> LifecycleStageChange:
         return LifecycleStageChange(
-            organization=self.organization,
-            contact=contact,
+            organization_id=self.organization.pk,
+            contact_id=contact.pk,
             account_id=contact.account_id,
             from_stage=from_stage,
             to_stage=contact.lifecycle_stage,
