@@ -231,7 +231,8 @@ def main() -> int:
         elapsed_again, refresh_again = import_all()
         print(
             f"Second import (nothing changed): {count * 3:,} objects compared in {elapsed_again:.2f} s "
-            f"= {count * 3 / elapsed_again:,.0f} objects per second; accounts to refresh: {len(refresh_again.account_ids)}"
+            f"= {count * 3 / elapsed_again:,.0f} objects per second; "
+            f"accounts to refresh: {len(refresh_again.account_ids)}"
         )
         started = time.perf_counter()
         again = revenue_refresh(organization=organization, account_ids=refresh.account_ids, reason="bench")
