@@ -1,4 +1,4 @@
-.PHONY: setup run test lint bench bench-inbox docker-config
+.PHONY: setup run test lint bench bench-inbox bench-stripe docker-config
 
 setup:
 	scripts/bootstrap
@@ -22,6 +22,9 @@ bench: setup
 
 bench-inbox: setup
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cs_platform_bench} .venv/bin/python bench/bench_inbox.py
+
+bench-stripe: setup
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cs_platform_bench} .venv/bin/python bench/bench_stripe.py
 
 docker-config:
 	docker compose config --quiet
