@@ -24,6 +24,12 @@
           },
           options: { maintainAspectRatio: false, scales: { y: { beginAtZero: true }, y1: { beginAtZero: true, position: "right", ticks: { precision: 0 }, grid: { drawOnChartArea: false } } } },
         });
+      } else if (kind === "grr" && churn) {
+        new Chart(canvas, {
+          type: "bar",
+          data: { labels: churn.cohorts, datasets: [{ label: "GRR %", data: churn.grr, backgroundColor: "#30a46c" }] },
+          options: { indexAxis: "y", maintainAspectRatio: false, scales: { x: { min: 0, max: 100 } }, plugins: { legend: { display: false } } },
+        });
       } else if (kind === "reasons" && churn) {
         new Chart(canvas, {
           type: "bar",

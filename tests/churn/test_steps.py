@@ -22,7 +22,7 @@ from integrations.services import external_records_touch
 from lifecycle.models import DealStage, DealType
 from revenue.models import MovementKind, RevenueMovement, StripeAction, StripeSubscription
 from tests.churn.conftest import connect_hubspot, sales_channel, stripe_client, stripe_subscription_for
-from tests.factories import DealFactory
+from tests.factories import AccountFactory, DealFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -368,3 +368,20 @@ def test_a_suggestion_can_be_dismissed_but_not_after_steps_ran(
     case = open_case(ae_tenant, customer, django_capture_on_commit_callbacks)
     with tenant_scope(org), pytest.raises(ApplicationError):
         services.churn_case_dismiss(tenant=ae_tenant, case=case, reason="mistake")
+
+
+def test_marking_churned_fails_on_an_invalid_account_and_runs_again_once_fixed(
+    org, ae_tenant, django_capture_on_commit_callbacks
+):
+    # Imported with a QBR nomination but no reason: the account service refuses any change until it has one.
+    account = AccountFactory(organization=org, name="Nominated Co", qbr_nominated=True, qbr_nomination_reason="")
+    case = open_case(ae_tenant, account, django_capture_on_commit_callbacks)
+    step = steps_of(case)[StepKind.MARK_CHURNED]
+    assert step.status == StepStatus.FAILED
+    assert "nominated for QBRs" in step.error
+    with tenant_scope(org):
+        assert Account.objects.get(pk=account.pk).status == AccountStatus.ACTIVE
+        Account.objects.filter(pk=account.pk).update(qbr_nomination_reason="Growth potential")
+        step = services.churn_step_run(tenant=ae_tenant, step=step)
+        assert step.status == StepStatus.DONE
+        assert Account.objects.get(pk=account.pk).status == AccountStatus.CHURNED
