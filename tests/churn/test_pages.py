@@ -257,3 +257,36 @@ def test_a_case_none_of_whose_steps_ran_can_be_deleted(org, api_for):
     assert api_for(Role.CSM).delete(f"/api/v1/churn-cases/{case.pk}/").status_code == 204
     with tenant_scope(org):
         assert not ChurnCase.objects.exists()
+
+
+def test_platform_operators_see_every_case_and_campaign_in_the_django_admin(client, org, other_org):
+    from django.contrib.auth import get_user_model
+
+    from migrations_notify.models import MigrationCampaign
+
+    cases = []
+    for organization in (org, other_org):
+        with tenant_scope(organization):
+            cases.append(
+                services.churn_case_open(
+                    tenant=Tenant(organization=organization, role=Role.ADMIN),
+                    account=AccountFactory(organization=organization, name=f"Gone {organization.slug}"),
+                    primary_reason="price",
+                    churn_date=date(2027, 1, 1),
+                )
+            )
+            MigrationCampaign.objects.create(
+                organization=organization,
+                name=f"Move {organization.slug}",
+                target_server="k8s-2",
+                deadline=date(2027, 3, 1),
+            )
+    client.force_login(get_user_model().objects.create_superuser("root", "root@ops.example", "pw-for-tests-1"))
+    listed = client.get("/admin/churn/churncase/").content.decode()
+    assert "Gone northwind" in listed
+    assert "Gone helios" in listed
+    page = client.get(f"/admin/churn/churncase/{cases[1].pk}/change/").content.decode()
+    assert "Cancel the subscription in Stripe" in page  # its steps, inline
+    campaigns = client.get("/admin/migrations_notify/migrationcampaign/").content.decode()
+    assert "Move northwind" in campaigns
+    assert "Move helios" in campaigns
