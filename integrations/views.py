@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.decorators import tenant_permission_required
@@ -19,7 +19,11 @@ from integrations.models import Source, SyncKind, SyncRun
 # The address each source posts its webhooks to, and the pages each source adds to its settings.
 WEBHOOK_URL_NAMES = {Source.STRIPE: "stripe_webhook", Source.HUBSPOT: "hubspot_webhook"}
 EXTRA_PAGES = {
-    Source.STRIPE: [("Plans and cohorts", "stripe_plan_cohorts"), ("Customers to review", "stripe_review_queue")],
+    Source.STRIPE: [
+        ("Plans and cohorts", "revenue_plan_cohorts"),
+        ("Customers to review", "revenue_review_queue"),
+        ("Revenue report", "revenue_report"),
+    ],
     Source.HUBSPOT: [
         ("Deal stages", "hubspot_stage_mapping"),
         ("Field ownership", "hubspot_field_ownership"),
@@ -34,21 +38,12 @@ def _source(source: str) -> str:
     return source
 
 
-def _url_or_none(name: str, **kwargs) -> str | None:
-    try:
-        return reverse(name, kwargs=kwargs)
-    except NoReverseMatch:
-        return None
-
-
 def _page(request, source: str, form: ConnectionForm, *, status: int = 200) -> HttpResponse:
     organization = request.tenant.organization
     connection = services.connection_get(organization=organization, source=source)
-    webhook_path = _url_or_none(WEBHOOK_URL_NAMES[source], organization=organization.slug)
+    webhook_path = reverse(WEBHOOK_URL_NAMES[source], kwargs={"organization": organization.slug})
     extra_pages = [
-        (label, url)
-        for label, name in EXTRA_PAGES[source]
-        if (url := _url_or_none(name, org_slug=organization.slug)) is not None
+        (label, reverse(name, kwargs={"org_slug": organization.slug})) for label, name in EXTRA_PAGES[source]
     ]
     return render(
         request,
@@ -61,7 +56,7 @@ def _page(request, source: str, form: ConnectionForm, *, status: int = 200) -> H
             "connection": connection,
             "api_key_hint": sealed_hint(connection.api_key_sealed),
             "webhook_secret_hint": sealed_hint(connection.webhook_secret_sealed),
-            "webhook_url": settings.SITE_URL + webhook_path if webhook_path else "",
+            "webhook_url": settings.SITE_URL + webhook_path,
             "extra_pages": extra_pages,
             **_runs_context(source),
             "events": selectors.webhook_events_recent(source=source),

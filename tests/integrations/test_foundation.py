@@ -116,6 +116,26 @@ def test_the_settings_page_never_shows_a_stored_secret(client_for, org, stripe_c
     assert "…9876" in page.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("source", "webhook_path", "linked"),
+    [
+        ("stripe", "/webhooks/stripe/northwind/", ["revenue_plan_cohorts", "revenue_review_queue", "revenue_report"]),
+        (
+            "hubspot",
+            "/webhooks/hubspot/northwind/",
+            ["hubspot_stage_mapping", "hubspot_field_ownership", "hubspot_conflicts"],
+        ),
+    ],
+)
+def test_each_source_page_gives_its_webhook_address_and_links_its_own_pages(
+    client_for, org, source, webhook_path, linked
+):
+    page = client_for(Role.ADMIN).get(reverse("integration_settings", args=[org.slug, source])).content.decode()
+    assert webhook_path in page
+    for name in linked:
+        assert f'href="{reverse(name, args=[org.slug])}"' in page
+
+
 def test_a_bad_api_address_is_refused_beside_its_field_and_nothing_is_saved(client_for, org, scope):
     admin = client_for(Role.ADMIN)
     page = admin.post(
