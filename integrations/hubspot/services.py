@@ -254,7 +254,7 @@ class HubSpotImporter:
     # ------------------------------------------------------------------ the entry
 
     def import_batch(self, object_type: str, objects: Iterable[RemoteObject]) -> BatchResult:
-        """Applies up to a page of objects of one type. Associations come in `obj.associations`."""
+        """Applies a batch of objects of one type (a few pages at most). Associations come in `obj.associations`."""
         latest: dict[str, RemoteObject] = {}
         for obj in objects:  # one object twice in a page (an overlap): keep its newest version
             if obj.id not in latest or (obj.updated_at and obj.updated_at > latest[obj.id].updated_at):
