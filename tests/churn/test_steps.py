@@ -241,7 +241,7 @@ def test_cancel_fails_when_stripe_refuses_and_succeeds_when_run_again(
     capture = django_capture_on_commit_callbacks
     stripe_subscription_for(org, localstripe, capture)
     with tenant_scope(org):
-        # A revoked key: Stripe answers 401 to the cancellation.
+        # The connection points at a wrong address on localstripe: the cancellation gets an error answer.
         connection = Connection.objects.get(source=Source.STRIPE)
         good_key = connection.api_key_sealed
         Connection.objects.filter(pk=connection.pk).update(api_base_url=localstripe.url + "/nothing-here")
