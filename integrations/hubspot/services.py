@@ -834,6 +834,7 @@ class HubSpotImporter:
                             d.local_after["stage"] = deal.stage
                             d.conflicts = [c for c in d.conflicts if c[0] != "stage"]
                             d.conflicts.append(("stage", deal.stage, stage, FieldOwner.PLATFORM))
+                            d.push.add("stage")
                         values = {}
                         if d.local_after["name"] != local["name"]:
                             values["name"] = d.local_after["name"]

@@ -278,3 +278,23 @@ def test_a_sync_paces_itself_under_the_real_limit(org, hubspot, run_sync):
     assert hubspot.rate_limited_count == 0  # paced by the headers, never refused
     assert run.summary["requests"] >= 9
     assert run.summary["waited_seconds"] > 0
+
+
+def test_progress_is_written_as_batches_land(org, hubspot, run_sync, monkeypatch):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    from integrations.hubspot import sync
+
+    monkeypatch.setattr(sync, "WRITE_BATCH", 100)  # one page per write, to count the writes
+    company = hubspot.add_company("Big")
+    for n in range(250):
+        hubspot.add_contact(f"prog{n}@example.com", company=company)
+    with CaptureQueriesContext(db) as queries:
+        run = run_sync(SyncKind.FULL)
+    advances = [
+        q for q in queries.captured_queries if q["sql"].startswith('UPDATE "integrations_syncrun" SET "processed"')
+    ]
+    assert len(advances) >= 4  # the company page and three contact pages, each counted as it lands
+    assert run.total == 251
+    assert run.processed == 251

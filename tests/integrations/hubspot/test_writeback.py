@@ -152,3 +152,22 @@ def test_who_acts_for_the_sync(org):
     tenant = Tenant(organization=org, role=Role.ADMIN)
     assert tenant.member is None
     assert tenant.actor_label == "System"
+
+
+def test_a_deal_closed_here_stays_closed_when_hubspot_moved_it_meanwhile(org, hubspot, run_sync, tenant):
+    company, _ = portal(hubspot, contacts=0)
+    deal = hubspot.add_deal("Contested", stage="101", company=company)
+    run_sync(SyncKind.FULL)
+    with tenant_scope(org):
+        deal_move(tenant=tenant, deal=Deal.objects.get(hubspot_deal_id=deal.id), to_stage=DealStage.CLOSED_LOST,
+                  lost_reason="Price")  # fmt: skip
+    hubspot.update("deals", deal.id, {"dealstage": "102"})  # an AE moved it to POC Started in HubSpot
+    run = run_sync(SyncKind.INCREMENTAL)
+    with tenant_scope(org):
+        assert Deal.objects.get(hubspot_deal_id=deal.id).stage == DealStage.CLOSED_LOST  # seed 002
+        conflict = HubSpotConflict.objects.get(field="stage")
+        assert conflict.winner == FieldOwner.PLATFORM
+        assert conflict.local_value == DealStage.CLOSED_LOST
+        assert conflict.remote_value == DealStage.POC_STARTED
+    assert run.summary["pushed_deals"] == 1
+    assert hubspot.get("deals", deal.id).properties["dealstage"] == "closedlost"
