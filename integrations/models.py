@@ -136,6 +136,7 @@ class SyncLock(TenantModel):
 
 class WebhookStatus(models.TextChoices):
     RECEIVED = "received", "Received"
+    PROCESSING = "processing", "Processing"  # claimed by a worker; claimable again if it never finished
     PROCESSED = "processed", "Processed"
     IGNORED = "ignored", "Ignored"  # a type we do not follow, or older than what we hold
     FAILED = "failed", "Failed"

@@ -337,12 +337,24 @@ def webhook_event_reject(*, organization: Organization, source: str, reason: str
     )
 
 
+WEBHOOK_CLAIM_PATIENCE = timedelta(minutes=10)
+
+
 def webhook_event_claim(event_pk: int) -> WebhookEvent | None:
-    """Compare-and-set from received (or failed) to processing: a second worker with the same event gets None."""
+    """Compare-and-set to "processing": of two workers handed the same event, the second gets None.
+
+    An event claimed by a worker that died (still "processing" after WEBHOOK_CLAIM_PATIENCE) can be claimed again,
+    so a redelivered task finishes it; a failed one can be claimed by its retry.
+    """
     now = timezone.now()
-    claimed = WebhookEvent.objects.filter(
-        pk=event_pk, status__in=[WebhookStatus.RECEIVED, WebhookStatus.FAILED]
-    ).update(attempts=F("attempts") + 1, processed_at=now)
+    claimable = Q(status__in=[WebhookStatus.RECEIVED, WebhookStatus.FAILED]) | Q(
+        status=WebhookStatus.PROCESSING, processed_at__lt=now - WEBHOOK_CLAIM_PATIENCE
+    )
+    claimed = (
+        WebhookEvent.objects.filter(pk=event_pk)
+        .filter(claimable)
+        .update(status=WebhookStatus.PROCESSING, attempts=F("attempts") + 1, processed_at=now)
+    )
     return WebhookEvent.objects.get(pk=event_pk) if claimed else None
 
 

@@ -321,9 +321,22 @@ def test_an_event_is_claimed_by_one_worker_only(org, scope):
     event, _ = services.webhook_event_record(
         organization=org, source=Source.HUBSPOT, event_id="77", event_type="contact.propertyChange", payload={}
     )
-    assert services.webhook_event_claim(event.pk) is not None
-    services.webhook_event_done(event)
+    claimed = services.webhook_event_claim(event.pk)
+    assert claimed.status == WebhookStatus.PROCESSING
+    assert services.webhook_event_claim(event.pk) is None  # a second worker with the same event
+    services.webhook_event_done(claimed)
     assert services.webhook_event_claim(event.pk) is None
+
+
+def test_an_event_whose_worker_died_mid_processing_can_be_claimed_again(org, scope):
+    event, _ = services.webhook_event_record(
+        organization=org, source=Source.STRIPE, event_id="evt_2", event_type="invoice.paid", payload={}
+    )
+    assert services.webhook_event_claim(event.pk) is not None
+    later = timezone.now() + services.WEBHOOK_CLAIM_PATIENCE + timedelta(seconds=1)
+    with time_machine.travel(later):
+        again = services.webhook_event_claim(event.pk)
+    assert again.attempts == 2
 
 
 def test_rejected_deliveries_are_kept_without_an_id_and_many_may_exist(org, scope):
