@@ -66,10 +66,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     # Seed 004, "Customer requests": whoever hears a request files it, support included.
     Role.SUPPORT: frozenset(
         {
-            Permission.VIEW, Permission.CONTACT_WRITE, Permission.NOTE_ADD, Permission.TASK_WRITE,
-            Permission.TICKET_WORK, Permission.FEATURE_REQUEST_WRITE,
+            Permission.VIEW,
+            Permission.CONTACT_WRITE,
+            Permission.NOTE_ADD,
+            Permission.TASK_WRITE,
+            Permission.TICKET_WORK,
+            Permission.FEATURE_REQUEST_WRITE,
         }
-    ),  # fmt: skip
+    ),
     Role.VIEWER: frozenset({Permission.VIEW}),
 }
 
