@@ -1,4 +1,4 @@
-.PHONY: setup run test lint bench bench-inbox bench-stripe docker-config
+.PHONY: setup run test lint bench bench-inbox bench-stripe bench-hubspot docker-config
 
 setup:
 	scripts/bootstrap
@@ -13,18 +13,24 @@ lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
-# Both benchmarks run even when the first misses a target; make fails if either did.
+BENCH_DATABASE_URL = $${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cs_platform_bench}
+
+# Every benchmark runs even when an earlier one misses its target; make fails if any did.
 bench: setup
 	status=0; \
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cs_platform_bench} .venv/bin/python bench/bench_lists.py || status=1; \
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cs_platform_bench} .venv/bin/python bench/bench_inbox.py || status=1; \
+	for script in bench_lists bench_inbox bench_hubspot bench_stripe; do \
+	  DATABASE_URL=$(BENCH_DATABASE_URL) .venv/bin/python bench/$$script.py || status=1; \
+	done; \
 	exit $$status
 
 bench-inbox: setup
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cs_platform_bench} .venv/bin/python bench/bench_inbox.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) .venv/bin/python bench/bench_inbox.py
 
 bench-stripe: setup
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cs_platform_bench} .venv/bin/python bench/bench_stripe.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) .venv/bin/python bench/bench_stripe.py
+
+bench-hubspot: setup
+	DATABASE_URL=$(BENCH_DATABASE_URL) .venv/bin/python bench/bench_hubspot.py
 
 docker-config:
 	docker compose config --quiet
