@@ -161,7 +161,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CS Platform API",
-    "DESCRIPTION": "Accounts, contacts, deals and support tickets of one organization. Authenticate with "
+    "DESCRIPTION": "Accounts, contacts, deals, support tickets, QBRs and meetings, feature requests, churn cases and "
+    "migration campaigns of one organization. Authenticate with "
     "`Authorization: Bearer <key>`; the key decides the organization and the role.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
