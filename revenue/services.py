@@ -6,7 +6,7 @@ so every change is audited and a cohort move writes its CohortChange.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -95,10 +95,13 @@ def revenue_refresh(
     occurred_at: datetime | None = None,
     reason: str = "",
     tenant: Tenant | None = None,
+    at: Mapping[int, datetime] | None = None,
 ) -> list[RevenueMovement]:
     """Recomputes each account's MRR from its Stripe subscriptions and, where it moved, appends one ledger movement
     and makes the account's mrr, arr (12 times MRR), currency and mapped cohort follow.
 
+    A movement is dated `at[account id]` when given (a replay of history moving many accounts at once, each at its
+    own moment), else `occurred_at` (an event's time), else from the subscriptions (see `_movement_time`).
     Idempotent: an unchanged MRR writes nothing, so a redelivered event or a second reconcile adds no movement.
     A movement is never dated before the account's previous one, so the ledger reads in order.
     """
@@ -138,7 +141,7 @@ def revenue_refresh(
             account_update(tenant=tenant, account=account, **values)
         if kind is None:
             continue
-        when = occurred_at or _movement_time(kind, subscriptions, now)
+        when = (at or {}).get(account.pk) or occurred_at or _movement_time(kind, subscriptions, now)
         if account.ledger_at and when < account.ledger_at:
             when = account.ledger_at
         movements.append(

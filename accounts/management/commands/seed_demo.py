@@ -191,6 +191,9 @@ class Command(BaseCommand):
 
             seed_churn(organization=organization, members=members, rng=rng)
             seed_migrations(organization=organization, members=members, rng=rng)
+            from revenue.demo_data import seed_revenue  # after churn: its cases say which subscriptions were canceled
+
+            seed_revenue(organization=organization, members=members, rng=rng)
             # Last, so today's snapshot includes what the won deals added.
             self._arr_history(organization, today, rng)
 

@@ -9,6 +9,8 @@
       if (canvas.dataset.drawn) return;
       canvas.dataset.drawn = "1";
       const data = readJson(canvas.dataset.source);
+      // The template shows an empty state instead of a chart with no points; never draw bare axes.
+      if (!data || !data.labels || !data.labels.length) return;
       if (canvas.dataset.revenueChart === "mrr") {
         const fmt = new Intl.NumberFormat(undefined, { style: "currency", currency: canvas.dataset.currency || "USD", maximumFractionDigits: 0 });
         new Chart(canvas, {
