@@ -99,9 +99,12 @@ class SyncRun(TenantModel):
 
     @property
     def progress_percent(self) -> int | None:
-        if not self.total:
-            return 100 if self.is_finished else None
-        return min(100, round(100 * self.processed / self.total))
+        """How far it got; None while the total is unknown. A failed run shows where it stopped, not a full bar."""
+        if self.total:
+            return min(100, round(100 * self.processed / self.total))
+        if self.status == SyncStatus.FAILED:
+            return 0
+        return 100 if self.is_finished else None
 
 
 class SyncError(TenantModel):

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.bulk import bulk_upsert
 from core.models import Organization
 from core.secrets import secret_change, unseal
 from core.services import audit_record
@@ -371,31 +372,40 @@ def external_records_touch(
     source: str,
     object_type: str,
     links: Iterable[tuple[str, int | None, datetime | None]],
+    fingerprints: Iterable[str] | None = None,
+    now: datetime | None = None,
 ) -> None:
-    """Upserts (external id, local id, remote updated at) links in one statement: the "last synced" of each record.
+    """Upserts (external id, local id, remote updated at) links in one statement: the "last synced" of each record,
+    and, where given, the fingerprint of what was last written back.
 
     Keyed on the external id, so a retried batch writes the same rows again and nothing twice.
     """
-    now = timezone.now()
+    now = now or timezone.now()
+    links = list(links)
     rows = [
-        ExternalRecord(
-            organization=organization,
-            source=source,
-            object_type=object_type,
-            external_id=str(external_id),
-            local_id=local_id,
-            remote_updated_at=remote_updated_at,
-            last_synced_at=now,
-        )
+        {
+            "organization_id": organization.pk,
+            "source": source,
+            "object_type": object_type,
+            "external_id": str(external_id),
+            "local_id": local_id,
+            "remote_updated_at": remote_updated_at,
+            "last_synced_at": now,
+            "pushed_fingerprint": "",  # kept as stored on an update unless fingerprints are given
+        }
         for external_id, local_id, remote_updated_at in links
     ]
-    if rows:
-        ExternalRecord.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["organization", "source", "object_type", "external_id"],
-            update_fields=["local_id", "remote_updated_at", "last_synced_at"],
-        )
+    update_fields = ["local_id", "remote_updated_at", "last_synced_at"]
+    if fingerprints is not None:
+        for row, fingerprint in zip(rows, fingerprints, strict=True):
+            row["pushed_fingerprint"] = fingerprint
+        update_fields.append("pushed_fingerprint")
+    bulk_upsert(
+        ExternalRecord,
+        rows,
+        unique_fields=["organization", "source", "object_type", "external_id"],
+        update_fields=update_fields,
+    )
 
 
 def external_records_by_id(*, source: str, object_type: str, external_ids: Iterable[str]) -> dict[str, ExternalRecord]:

@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from accounts.codenames import MINOR_PLANET_NAMES
 from accounts.models import Account, CohortChange, Contact, LifecycleStage
+from core.bulk import bulk_upsert
 from core.models import AuditEntry, Organization, Role
 from core.services import audit_record
 from core.tenancy import Tenant
@@ -890,88 +891,34 @@ def state_local(state: HubSpotRecordState, name: str) -> Any:
 
 def _links_upsert(organization: Organization, object_type: str, links: list[tuple], now: datetime) -> None:
     """(HubSpot id, local id, HubSpot's last-modified, pushed fingerprint) rows into ExternalRecord, keyed on the
-    HubSpot id, as integrations.services.external_records_touch writes them plus the fingerprint, in one statement.
-
-    On PostgreSQL the rows go straight to execute_values: building a model instance per row and compiling it costs
-    more than the insert itself at a thousand records a second."""
-    if not links:
-        return
-    if db_connection.vendor == "postgresql":
-        from psycopg2.extras import execute_values
-
-        table = ExternalRecord._meta.db_table
-        with db_connection.cursor() as cursor:
-            execute_values(
-                cursor.cursor,
-                f"INSERT INTO {table} (organization_id, source, object_type, external_id, local_id, remote_updated_at,"  # noqa: S608 - table name from the model
-                " last_synced_at, pushed_fingerprint) VALUES %s ON CONFLICT (organization_id, source, object_type,"
-                " external_id) DO UPDATE SET local_id = EXCLUDED.local_id, remote_updated_at ="
-                " EXCLUDED.remote_updated_at, last_synced_at = EXCLUDED.last_synced_at, pushed_fingerprint ="
-                " EXCLUDED.pushed_fingerprint",
-                [
-                    (organization.pk, SOURCE, object_type, external_id, local_id, updated, now, fingerprint)
-                    for external_id, local_id, updated, fingerprint in links
-                ],
-                page_size=1000,
-            )
-        return
-    ExternalRecord.objects.bulk_create(
-        [
-            ExternalRecord(
-                organization=organization,
-                source=SOURCE,
-                object_type=object_type,
-                external_id=external_id,
-                local_id=local_id,
-                remote_updated_at=updated,
-                last_synced_at=now,
-                pushed_fingerprint=fingerprint,
-            )
-            for external_id, local_id, updated, fingerprint in links
-        ],
-        update_conflicts=True,
-        unique_fields=["organization", "source", "object_type", "external_id"],
-        update_fields=["local_id", "remote_updated_at", "last_synced_at", "pushed_fingerprint"],
+    HubSpot id: integrations.services.external_records_touch with the fingerprint."""
+    integration_services.external_records_touch(
+        organization=organization,
+        source=SOURCE,
+        object_type=object_type,
+        links=[(external_id, local_id, updated) for external_id, local_id, updated, _ in links],
+        fingerprints=[fingerprint for *_, fingerprint in links],
+        now=now,
     )
 
 
 def _states_upsert(organization: Organization, object_type: str, states: list[tuple], now: datetime) -> None:
     """(HubSpot id, HubSpot's values, ours where different, the written-back fields as HubSpot holds them) into
-    HubSpotRecordState, like _links_upsert."""
-    if not states:
-        return
-    if db_connection.vendor == "postgresql":
-        from psycopg2.extras import Json, execute_values
-
-        table = HubSpotRecordState._meta.db_table
-        with db_connection.cursor() as cursor:
-            execute_values(
-                cursor.cursor,
-                f"INSERT INTO {table} (organization_id, object_type, external_id, remote_values, local_values,"  # noqa: S608 - table name from the model
-                " pushed_values, updated_at) VALUES %s ON CONFLICT (organization_id, object_type, external_id) DO"
-                " UPDATE SET remote_values = EXCLUDED.remote_values, local_values = EXCLUDED.local_values,"
-                " pushed_values = EXCLUDED.pushed_values, updated_at = EXCLUDED.updated_at",
-                [
-                    (organization.pk, object_type, external_id, Json(remote), Json(local), Json(pushed), now)
-                    for external_id, remote, local, pushed in states
-                ],
-                page_size=1000,
-            )
-        return
-    HubSpotRecordState.objects.bulk_create(
-        [
-            HubSpotRecordState(
-                organization=organization,
-                object_type=object_type,
-                external_id=external_id,
-                remote_values=remote,
-                local_values=local,
-                pushed_values=pushed,
-                updated_at=now,
-            )
+    HubSpotRecordState, in one statement."""
+    bulk_upsert(
+        HubSpotRecordState,
+        (
+            {
+                "organization_id": organization.pk,
+                "object_type": object_type,
+                "external_id": external_id,
+                "remote_values": remote,
+                "local_values": local,
+                "pushed_values": pushed,
+                "updated_at": now,
+            }
             for external_id, remote, local, pushed in states
-        ],
-        update_conflicts=True,
+        ),
         unique_fields=["organization", "object_type", "external_id"],
         update_fields=["remote_values", "local_values", "pushed_values", "updated_at"],
     )

@@ -376,3 +376,26 @@ def test_a_synced_records_page_says_when_each_source_last_synced_it(client_for, 
     assert "Stripe synced 0" in page
     # The contact was not synced: its page says nothing about it.
     assert "synced" not in csm.get(reverse("contact_detail", args=[org.slug, contact.pk])).content.decode()
+
+
+def test_a_failed_run_shows_where_it_stopped_not_a_full_bar(org, scope):
+    failed = SyncRun.objects.create(
+        organization=org, source=Source.STRIPE, kind=SyncKind.FULL, status=SyncStatus.FAILED
+    )
+    assert failed.progress_percent == 0
+    failed.total, failed.processed = 400, 100
+    assert failed.progress_percent == 25
+    done = SyncRun.objects.create(
+        organization=org, source=Source.STRIPE, kind=SyncKind.FULL, status=SyncStatus.SUCCEEDED
+    )
+    assert done.progress_percent == 100
+
+
+def test_touching_links_keeps_a_fingerprint_written_before(org, scope):
+    services.external_records_touch(
+        organization=org, source=Source.HUBSPOT, object_type="contact", links=[("7", 1, None)], fingerprints=["abc"]
+    )
+    services.external_records_touch(
+        organization=org, source=Source.HUBSPOT, object_type="contact", links=[("7", 1, None)]
+    )
+    assert ExternalRecord.objects.get().pushed_fingerprint == "abc"
