@@ -5,6 +5,7 @@ Stripe's own objects and the revenue ledger live in `revenue`; HubSpot's mapping
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from core.models import TenantModel
 
@@ -96,6 +97,21 @@ class SyncRun(TenantModel):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+    @property
+    def duration_label(self) -> str:
+        """How long it took (or has been running): "48 s", "3 min 12 s", "1 h 4 min"."""
+        if self.started_at is None:
+            return ""
+        end = self.finished_at or timezone.now()
+        seconds = max(0, int((end - self.started_at).total_seconds()))
+        minutes, seconds = divmod(seconds, 60)
+        hours, minutes = divmod(minutes, 60)
+        if hours:
+            return f"{hours} h {minutes} min"
+        if minutes:
+            return f"{minutes} min {seconds} s"
+        return f"{seconds} s"
 
     @property
     def progress_percent(self) -> int | None:

@@ -121,6 +121,9 @@ def sync_start(request, org_slug: str, source: str) -> HttpResponse:
     if not connection.is_configured:
         messages.error(request, f"Save the {Source(source).label} credentials first.")
         return redirect("integration_settings", org_slug=org_slug, source=source)
+    if not connection.enabled:
+        messages.error(request, f"The {Source(source).label} connection is turned off: turn it on to sync.")
+        return redirect("integration_settings", org_slug=org_slug, source=source)
     run, created = services.sync_request(
         organization=request.tenant.organization, source=source, kind=kind, requested_by=request.tenant.member
     )

@@ -399,3 +399,22 @@ def test_touching_links_keeps_a_fingerprint_written_before(org, scope):
         organization=org, source=Source.HUBSPOT, object_type="contact", links=[("7", 1, None)]
     )
     assert ExternalRecord.objects.get().pushed_fingerprint == "abc"
+
+
+def test_a_turned_off_connection_does_not_sync_from_the_page(client_for, org, tenant, scope):
+    services.connection_update(
+        tenant=tenant, source=Source.HUBSPOT, api_key="pat-na1-x", webhook_secret=None, api_base_url="", enabled=False
+    )
+    answer = client_for(Role.ADMIN).post(
+        reverse("integration_sync", args=[org.slug, "hubspot"]), {"kind": "incremental"}, follow=True
+    )
+    assert "turned off: turn it on to sync" in answer.content.decode()
+    assert not SyncRun.objects.exists()
+
+
+def test_a_runs_duration_reads_in_seconds_minutes_or_hours(org, scope):
+    started = timezone.now()
+    run = SyncRun(organization=org, source=Source.STRIPE, kind=SyncKind.FULL, started_at=started)
+    for seconds, label in ((48, "48 s"), (192, "3 min 12 s"), (3840, "1 h 4 min")):
+        run.finished_at = started + timedelta(seconds=seconds)
+        assert run.duration_label == label

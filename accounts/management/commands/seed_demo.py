@@ -194,6 +194,9 @@ class Command(BaseCommand):
             from revenue.demo_data import seed_revenue  # after churn: its cases say which subscriptions were canceled
 
             seed_revenue(organization=organization, members=members, rng=rng)
+            from integrations.hubspot.demo_data import seed_hubspot
+
+            seed_hubspot(organization=organization, members=members, rng=rng)
             # Last, so today's snapshot includes what the won deals added.
             self._arr_history(organization, today, rng)
 
