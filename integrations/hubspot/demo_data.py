@@ -63,13 +63,13 @@ def seed_hubspot(*, organization: Organization, members: dict, rng: random.Rando
         "deal": _link(organization, Deal.objects.order_by("id"), "900", rng, full_at),
     }
     total = sum(len(ids) for ids in linked.values())
+    # What the nightly reconcile found: a few new records, some changed, the rest as they were.
+    created, updated = min(rng.randint(3, 9), total // 10), min(rng.randint(20, 40), total // 3)
     full = _run(
         organization, SyncKind.FULL, SyncStatus.SUCCEEDED, full_at, seconds=31, total=total,
-        processed=total, updated=rng.randint(20, 40), created=rng.randint(3, 9),
+        processed=total, created=created, updated=updated, unchanged=total - created - updated,
         summary={"requests": 12 + total // 100, "rate_limited": 0, "conflicts": 2, "pushed_contacts": 14},
     )  # fmt: skip
-    full.unchanged = total - full.updated - full.created
-    full.save(update_fields=["unchanged"])
     partial_at = now - timedelta(minutes=18)
     partial = _run(
         organization, SyncKind.INCREMENTAL, SyncStatus.PARTIAL, partial_at, seconds=4, total=23,
