@@ -9,6 +9,7 @@ PackPart, and the pack shows it instead of "No data yet".
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -182,19 +183,43 @@ def uptime_part(*, account: Account, start: date, end: date, now: datetime) -> P
 
 
 def revenue_part(*, account: Account, start: date, end: date, now: datetime) -> PackPart:
+    """ARR, MRR and renewal; with a Stripe ledger, the quarter's MRR from start to end and each movement."""
+    from revenue.selectors import account_movements, account_mrr_at
+
+    data: dict[str, Any] = {
+        "arr": account.arr,
+        "mrr": account.mrr,
+        "currency": account.currency,
+        "renewal_date": account.renewal_date,
+        "days_to_renewal": (account.renewal_date - now.date()).days if account.renewal_date else None,
+    }
+    first, last = _bounds(start, end)
+    movements = account_movements(account=account, start=first, end=last)
+    before = account_mrr_at(account=account, moment=first)
+    if not movements and before is None:
+        return PackPart(
+            key="revenue",
+            title="Revenue and renewal",
+            source="Account record (ARR, MRR and renewal date)",
+            as_of=account.updated_at,
+            available=True,
+            data=data,
+        )
+    data.update(
+        mrr_start=before.mrr_after if before else Decimal("0"),
+        mrr_end=movements[-1].mrr_after if movements else before.mrr_after,
+        movements=[
+            {"on": movement.occurred_at.date(), "kind": movement.get_kind_display(), "change": movement.delta}
+            for movement in movements
+        ],
+    )
     return PackPart(
         key="revenue",
         title="Revenue and renewal",
-        source="Account record (ARR, MRR and renewal date)",
-        as_of=account.updated_at,
+        source="Stripe revenue ledger and the account record",
+        as_of=movements[-1].occurred_at if movements else before.occurred_at,
         available=True,
-        data={
-            "arr": account.arr,
-            "mrr": account.mrr,
-            "currency": account.currency,
-            "renewal_date": account.renewal_date,
-            "days_to_renewal": (account.renewal_date - now.date()).days if account.renewal_date else None,
-        },
+        data=data,
     )
 
 

@@ -137,6 +137,13 @@ def _pdf_part(pdf: FPDF, part: PackPart) -> None:
         _para(
             pdf, f"{data['opened']} opened, {data['closed']} closed this quarter" + (f" ({counts})" if counts else "")
         )
+    elif part.key == "usage" and part.available:
+        for row in data["trend"]:
+            first, last = f"{data['first_day']:%-d %b}", f"{data['last_day']:%-d %b}"
+            _para(pdf, f"{row['label']}: {row['start']} on {first}, {row['end']} on {last}")
+        for feature in data["features"]:
+            marker = " (new this quarter)" if feature["new_this_quarter"] else ""
+            _para(pdf, f"- {feature['label']}: first used {feature['first_used_at']:%-d %b %Y}{marker}")
     elif part.key == "incidents":
         for incident in data["incidents"]:
             state = "closed" if incident["closed_at"] else incident["status"]
@@ -162,3 +169,12 @@ def _pdf_part(pdf: FPDF, part: PackPart) -> None:
             f"ARR {_money(data['arr'], data['currency'])}, MRR {_money(data['mrr'], data['currency'])}, "
             f"renewal {renewal}",
         )
+        if "movements" in data:
+            _para(
+                pdf,
+                f"MRR this quarter: {_money(data['mrr_start'], data['currency'])} to "
+                f"{_money(data['mrr_end'], data['currency'])}",
+            )
+            for movement in data["movements"]:
+                change = _money(movement["change"], data["currency"])
+                _para(pdf, f"{movement['on']:%-d %b}: {movement['kind']} {change}")

@@ -148,3 +148,14 @@ def month_starts_between(first: date, last: date) -> list[date]:
         months.append(cursor)
         cursor = date(cursor.year + (cursor.month == 12), cursor.month % 12 + 1, 1)
     return months
+
+
+def account_movements(*, account: Account, start: datetime, end: datetime) -> list[RevenueMovement]:
+    """An account's ledger movements in [start, end), oldest first."""
+    return list(RevenueMovement.objects.filter(account=account, occurred_at__gte=start, occurred_at__lt=end))
+
+
+def account_mrr_at(*, account: Account, moment: datetime) -> RevenueMovement | None:
+    """The account's last movement before the moment: its mrr_after is the MRR then (None: no ledger yet)."""
+    earlier = RevenueMovement.objects.filter(account=account, occurred_at__lt=moment)
+    return earlier.order_by("-occurred_at", "-id").first()

@@ -12,6 +12,7 @@ from qbr.datapack import PackPart, data_pack
 from qbr.models import FeatureRequestStatus
 from qbr.services import feature_request_create, uptime_note_add
 from tests.factories import AccountFactory, ContactFactory
+from tests.qbr.test_meetings import _pdf_text
 from tickets.models import Escalation, Priority, Ticket
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -123,3 +124,39 @@ def test_the_customer_reads_the_facts_without_the_teams_advice(account):
     assert pack["uptime"].customer_message == "No uptime notes for this quarter."
     assert pack["usage"].customer_message == "No data yet: product usage is not set up."
     assert pack["health"].customer_message == "No data yet: health scores are not set up."
+
+
+def test_with_a_stripe_ledger_the_revenue_part_tells_the_quarters_mrr(scope, account, client_for):
+    from django.urls import reverse
+
+    from revenue.models import MovementKind, RevenueMovement
+    from tests.qbr.factories import MeetingFactory
+
+    def movement(on, kind, before, after):
+        RevenueMovement.objects.create(
+            organization=scope, account=account, occurred_at=on, kind=kind, currency="USD",
+            mrr_before=Decimal(before), mrr_after=Decimal(after), cohort=account.cohort,
+        )  # fmt: skip
+
+    movement(datetime(2026, 5, 1, tzinfo=UTC), MovementKind.NEW, "0", "1500")  # before the quarter
+    movement(datetime(2026, 10, 3, tzinfo=UTC), MovementKind.EXPANSION, "1500", "2200")
+    movement(datetime(2026, 11, 20, tzinfo=UTC), MovementKind.CONTRACTION, "2200", "2000")
+    movement(datetime(2026, 12, 5, tzinfo=UTC), MovementKind.EXPANSION, "2000", "2600")  # after it
+    revenue = parts(account)["revenue"]
+    assert revenue.source == "Stripe revenue ledger and the account record"
+    assert (revenue.data["mrr_start"], revenue.data["mrr_end"]) == (Decimal("1500"), Decimal("2000"))
+    assert [(row["kind"], row["change"]) for row in revenue.data["movements"]] == [
+        ("Expansion", Decimal("700")),
+        ("Contraction", Decimal("-200")),
+    ]
+    assert revenue.as_of == datetime(2026, 11, 20, tzinfo=UTC)
+    meeting = MeetingFactory(
+        account=account, starts_at=datetime(2026, 12, 1, 15, tzinfo=UTC), period_start=START, period_end=END
+    )
+    page = client_for(Role.CSM).get(reverse("meeting_detail", args=[scope.slug, meeting.pk])).content.decode()
+    assert "MRR this quarter: $1,500 → <strong>$2,000</strong>" in page
+    assert "Contraction -$200" in page
+    pdf = client_for(Role.CSM).get(reverse("meeting_pdf", args=[scope.slug, meeting.pk]))
+    text = _pdf_text(pdf.content)
+    assert "MRR this quarter: USD 1,500.00 to USD 2,000.00" in text
+    assert "Contraction USD -200.00" in text
