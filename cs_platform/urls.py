@@ -11,6 +11,7 @@ from migrations_notify.apis import MigrationCampaignViewSet
 from qbr.apis import FeatureRequestViewSet, MeetingViewSet, QbrViewSet
 from qbr.urls import shared_urlpatterns as qbr_shared_urlpatterns
 from tickets.apis import TicketViewSet
+from usage.apis import UsageViewSet
 
 api_router = SimpleRouter(trailing_slash=True)
 api_router.register("accounts", AccountViewSet, basename="account")
@@ -22,6 +23,7 @@ api_router.register("migration-campaigns", MigrationCampaignViewSet, basename="m
 api_router.register("qbrs", QbrViewSet, basename="qbr")
 api_router.register("meetings", MeetingViewSet, basename="meeting")
 api_router.register("feature-requests", FeatureRequestViewSet, basename="feature-request")
+api_router.register("usage", UsageViewSet, basename="usage")
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -264,3 +264,28 @@ def test_outsider_search_and_filters_find_nothing_of_the_victim(victim, client_f
     assert "Secret Customer" not in response.content.decode()
     export = outsider.get(f"/o/{other_org.slug}/contacts/export.csv")
     assert "secret@customer.example" not in b"".join(export.streaming_content).decode()
+
+
+def test_outsider_cannot_read_or_report_usage_of_victim_accounts(victim, api_for, other_org):
+    from usage.models import DailyUsage
+    from usage.services import usage_ingest
+
+    account = victim["account"]
+    organization = victim["organization"]
+    with tenant_scope(organization):
+        usage_ingest(
+            tenant=Tenant(organization=organization, role=Role.ADMIN),
+            metrics=[{"account": account.pk, "date": "2026-11-30", "users": 7, "instances": 1, "devices": 0,
+                      "applications": 2}],
+        )  # fmt: skip
+    outsider = api_for(Role.ADMIN, organization=other_org)
+    assert outsider.get("/api/v1/usage/", {"account": account.pk}).json()["results"] == []
+    answer = outsider.post(
+        "/api/v1/usage/",
+        {"metrics": [{"account": account.pk, "date": "2026-11-30", "users": 0, "instances": 0, "devices": 0,
+                      "applications": 0}]},
+        format="json",
+    ).json()  # fmt: skip
+    assert [row["reason"] for row in answer["rejected"]] == ["unknown_account"]
+    with tenant_scope(organization):
+        assert DailyUsage.objects.get(account=account).users == 7

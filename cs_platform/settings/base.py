@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "qbr",
     "churn",
     "migrations_notify",
+    "usage",
 ]
 
 MIDDLEWARE = [
@@ -161,8 +162,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CS Platform API",
-    "DESCRIPTION": "Accounts, contacts, deals, support tickets, QBRs and meetings, feature requests, churn cases and "
-    "migration campaigns of one organization. Authenticate with "
+    "DESCRIPTION": "Accounts, contacts, deals, support tickets, QBRs and meetings, feature requests, churn cases, "
+    "migration campaigns and product usage of one organization. Authenticate with "
     "`Authorization: Bearer <key>`; the key decides the organization and the role.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -42,6 +42,8 @@ def ui_request(permission: Permission, client, org, account, contact):
         Permission.FEATURE_REQUEST_WRITE: ("get", f"{base}/feature-requests/new/", None),
         Permission.CHURN_WRITE: ("get", f"{base}/churn/new/", None),
         Permission.MIGRATION_WRITE: ("get", f"{base}/migrations/new/", None),
+        # Usage is reported through the API only; a signed-in member's session reaches it too.
+        Permission.USAGE_WRITE: ("post", "/api/v1/usage/", {}),
     }[permission]
 
 

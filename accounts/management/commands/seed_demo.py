@@ -197,6 +197,9 @@ class Command(BaseCommand):
             from integrations.hubspot.demo_data import seed_hubspot
 
             seed_hubspot(organization=organization, members=members, rng=rng)
+            from usage.demo_data import seed_usage  # usage builds on accounts: imported here, as the seeds go
+
+            seed_usage(organization=organization, members=members, rng=rng)
             # Last, so today's snapshot includes what the won deals added.
             self._arr_history(organization, today, rng)
 
