@@ -40,7 +40,9 @@ class ConnectionForm(SecretFieldsMixin, forms.Form):
     webhook_secret = forms.CharField(required=False, widget=SECRET_WIDGET)
     clear_webhook_secret = forms.BooleanField(required=False, label="Remove the stored secret")
     api_base_url = forms.CharField(label="API address", required=False, max_length=300)
-    enabled = forms.BooleanField(required=False, initial=True, label="Sync on schedule and apply webhooks")
+    enabled = forms.BooleanField(
+        required=False, initial=True, label="Turned on: sync on schedule, apply webhooks, and act from this platform"
+    )
 
     def __init__(self, *args, source: str, **kwargs):
         super().__init__(*args, **kwargs)

@@ -280,6 +280,8 @@ def stripe_customer_create_account(*, tenant: Tenant, customer: StripeCustomer) 
 
 def _client(organization: Organization) -> stripe.StripeClient:
     connection = connection_get(organization=organization, source=Source.STRIPE)
+    if connection.is_configured and not connection.enabled:
+        raise ApplicationError("The Stripe connection is turned off: turn it on in Settings → Integrations → Stripe.")
     try:
         return stripe_client_for(connection)
     except StripeNotConfigured as exc:

@@ -47,6 +47,9 @@ def stage_mapping_refresh(request, org_slug: str) -> HttpResponse:
     if not connection.is_configured:
         messages.error(request, "Save the HubSpot token first.")
         return redirect("hubspot_stage_mapping", org_slug=org_slug)
+    if not connection.enabled:
+        messages.error(request, "The HubSpot connection is turned off: turn it on to read its stages.")
+        return redirect("hubspot_stage_mapping", org_slug=org_slug)
     try:
         pipelines = hubspot_client(connection, max_attempts=3).deal_pipelines()
     except (HubSpotApiError, TransientSyncError) as exc:

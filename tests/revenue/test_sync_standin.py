@@ -357,3 +357,15 @@ def test_a_reconcile_that_meets_a_stripe_outage_is_retried_and_finishes(org, con
     with tenant_scope(org):
         assert StripeCustomer.objects.count() == 1
         assert RevenueMovement.objects.count() == 1
+
+
+def test_a_turned_off_connection_sends_no_action_to_stripe(org, connected, admin_tenant, reconcile):
+    from core.errors import ApplicationError
+    from integrations.models import Connection
+
+    _, subscription, _ = _imported(org, connected, reconcile)
+    with tenant_scope(org):
+        Connection.objects.filter(source="stripe").update(enabled=False)
+        with pytest.raises(ApplicationError, match="turned off"):
+            services.subscription_cancel(tenant=admin_tenant, subscription=subscription, at_period_end=True)
+    assert connected.sent("POST", rf"/v1/subscriptions/{subscription.stripe_id}") == []
