@@ -137,3 +137,12 @@ def test_a_sync_started_from_the_page_runs_as_a_celery_task(
         assert run.status == "succeeded"
         assert run.created == 1
         assert run.progress_percent == 100
+
+
+def test_the_stages_of_a_turned_off_connection_are_not_read(org, hubspot, connection, admin):
+    with tenant_scope(org):
+        connection.enabled = False
+        connection.save(update_fields=["enabled"])
+    answer = admin.post(reverse("hubspot_stage_refresh", args=[org.slug]), follow=True)
+    assert "turned off: turn it on to read its stages" in answer.content.decode()
+    assert hubspot.count("pipelines") == 0
