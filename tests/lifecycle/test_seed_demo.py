@@ -1,6 +1,7 @@
 """The demo organizations show the lifecycle features with lived-in data, even when seeded small."""
 
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -34,3 +35,4 @@ def test_seed_demo_shows_the_lifecycle_features(db):
         # Demo notifications stay in-app: they are marked emailed so no worker mails the demo addresses.
         assert Notification.objects.exists()
         assert not Notification.objects.filter(emailed_at__isnull=True).exists()
+    assert mail.outbox == []  # not one, whichever seed (QBRs, churn, revenue…) notified
