@@ -9,7 +9,7 @@ HubSpot's write-back pushes only what it has not pushed.
 
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -613,20 +613,33 @@ def learning_url(case: ChurnCase) -> str:
 
 def _run_mark_churned(tenant: Tenant, case: ChurnCase) -> tuple[dict[str, Any], str]:
     """Step 1, "Update Contracted Customer Tracker": the account is churned (it moves to the Churned list), with
-    the date and the ARR it takes with it. The revenue ledger's churn movement is written by the revenue app from
-    Stripe: when the subscription is canceled (step 2) or ends at the period's end."""
+    the date and the ARR it takes with it, into the revenue ledger. An account Stripe still bills gets its ledger
+    movement from Stripe (when step 2 cancels, or the period ends), so the churn is counted once."""
+    from revenue.services import revenue_churn_record
+
     account = Account.objects.get(pk=case.account_id)
     before = account.status
     if account.status != AccountStatus.CHURNED:
         account_update(tenant=tenant, account=account, status=AccountStatus.CHURNED)
+    churned_at = timezone.make_aware(datetime.combine(case.churn_date, time.min))
+    movement = revenue_churn_record(
+        tenant=tenant, account=account, churned_at=churned_at, reason=f"churn case {case.pk}"
+    )
     result = {
         "account_status": [before, AccountStatus.CHURNED],
         "churn_date": case.churn_date.isoformat(),
         "arr_lost": str(case.arr_lost),
         "currency": case.currency,
         "cohort": case.cohort,
+        "ledger": (
+            {"movement": movement.pk, "mrr_before": str(movement.mrr_before)}
+            if movement
+            else "left to Stripe (it still bills the account) or nothing to record"
+        ),
     }
     text = f"{account.name} is churned as of {case.churn_date:%d %b %Y}; ARR lost {case.arr_lost} {case.currency}."
+    if movement:
+        text += f" The revenue ledger records the churn of {movement.mrr_before} MRR."
     return result, text
 
 

@@ -34,6 +34,7 @@ from revenue.ledger import (
     movement_kind,
 )
 from revenue.models import (
+    MovementKind,
     PlanCohort,
     RevenueMovement,
     StripeAction,
@@ -159,6 +160,40 @@ def revenue_refresh(
         )
     RevenueMovement.objects.bulk_create(movements)
     return movements
+
+
+@transaction.atomic
+def revenue_churn_record(
+    *, tenant: Tenant, account: Account, churned_at: datetime, reason: str
+) -> RevenueMovement | None:
+    """A churn the ledger cannot hear from Stripe: an account billed outside Stripe (or never synced) stops paying.
+
+    Its MRR until now (the ledger's last figure, else the account's own) goes to zero in one churn movement, and the
+    account's mrr and arr follow. An account that Stripe still bills is left to Stripe: its churn movement comes
+    when the subscription is canceled or its period ends, so nothing is counted twice. Recording it again changes
+    nothing. Returns the movement, or None when there was nothing to record.
+    """
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    if StripeSubscription.objects.filter(account=account, status__in=COUNTED_STATUSES).exists():
+        return None
+    last = RevenueMovement.objects.filter(account=account).order_by("-occurred_at", "-id").first()
+    before = last.mrr_after if last is not None else account.mrr
+    if not before:
+        return None
+    when = max(churned_at, last.occurred_at) if last is not None else churned_at
+    movement = RevenueMovement.objects.create(
+        organization=tenant.organization,
+        account=account,
+        occurred_at=min(when, timezone.now()),
+        kind=MovementKind.CHURN,
+        currency=account.currency.upper(),
+        mrr_before=before,
+        mrr_after=Decimal("0.00"),
+        cohort=account.cohort,
+        reason=reason[:120],
+    )
+    account_update(tenant=tenant, account=account, mrr=Decimal("0.00"), arr=Decimal("0.00"))
+    return movement
 
 
 def _revenue_currency(account: Account, counted: list[StripeSubscription]) -> str:

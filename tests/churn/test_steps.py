@@ -213,6 +213,9 @@ def test_cancel_in_stripe_at_period_end_with_an_idempotency_key(
     assert remote.cancel_at_period_end is True
     assert remote.status == "active"
     with tenant_scope(org):
+        # Stripe still bills it until the period ends: its churn reaches the ledger from Stripe then, not now.
+        assert not RevenueMovement.objects.filter(account=customer, kind=MovementKind.CHURN).exists()
+    with tenant_scope(org):
         # Twice (a second click): the step is done, Stripe is not asked again.
         services.churn_step_run(tenant=ae_tenant, step=step)
         assert StripeAction.objects.count() == 1
@@ -385,3 +388,22 @@ def test_marking_churned_fails_on_an_invalid_account_and_runs_again_once_fixed(
         step = services.churn_step_run(tenant=ae_tenant, step=step)
         assert step.status == StepStatus.DONE
         assert Account.objects.get(pk=account.pk).status == AccountStatus.CHURNED
+
+
+def test_an_account_billed_outside_stripe_has_its_churn_in_the_ledger_once(
+    org, customer, ae_tenant, django_capture_on_commit_callbacks
+):
+    case = open_case(ae_tenant, customer, django_capture_on_commit_callbacks, churn_date=date(2026, 11, 30))
+    step = steps_of(case)[StepKind.MARK_CHURNED]
+    assert "The revenue ledger records the churn of 2000.00 MRR." in step.result_text
+    with tenant_scope(org):
+        churn = RevenueMovement.objects.get(account=customer, kind=MovementKind.CHURN)
+        assert (churn.mrr_before, churn.mrr_after) == (Decimal("2000.00"), Decimal("0.00"))
+        assert churn.occurred_at.date() == date(2026, 11, 30)
+        customer.refresh_from_db()
+        assert (customer.mrr, customer.arr) == (Decimal("0.00"), Decimal("0.00"))
+        services.churn_step_run(tenant=ae_tenant, step=step)  # a second click
+        from revenue.services import revenue_churn_record
+
+        assert revenue_churn_record(tenant=ae_tenant, account=customer, churned_at=churn.occurred_at, reason="") is None
+        assert RevenueMovement.objects.filter(account=customer).count() == 1
