@@ -5,7 +5,8 @@ query unless a scope names the organization, and then filters by it. Scopes are 
   - `OrganizationMiddleware` for browser URLs under /o/<org_slug>/ (membership checked, else 404);
   - `core.api.TenantAPIView` for the REST API (organization taken from the API key or the session);
   - `tenant_scope()` for Celery tasks and management commands, which name their organization;
-  - `platform_scope()` for the few platform-wide reads (login, org switcher, key lookup, Django admin).
+  - `platform_scope()` for the few platform-wide reads (login, org switcher, key lookup, Django admin, and
+    `machine_endpoint` finding the organization a webhook's URL names).
 A query anywhere else raises django_scopes.ScopeError instead of returning every tenant's rows.
 """
 
@@ -13,10 +14,11 @@ import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import wraps
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
@@ -135,3 +137,22 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return zoneinfo.ZoneInfo("UTC")
+
+
+def machine_endpoint(view):
+    """For URLs machines call with the organization's own secret (webhooks, inbound email), outside /o/<slug>/.
+
+    The URL's `organization` slug becomes the Organization the view gets, looked up across tenants (the one reason
+    for platform_scope here), or a JSON 404 that says no more than "no such organization". The view checks the
+    secret and enters the tenant scope itself.
+    """
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, organization: str, *args, **kwargs) -> HttpResponse:
+        with platform_scope():
+            target = Organization.objects.filter(slug=organization).first()
+        if target is None:
+            return JsonResponse({"error": "No such organization."}, status=404)
+        return view(request, target, *args, **kwargs)
+
+    return wrapped

@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from core.models import Organization
-from core.tenancy import platform_scope, tenant_scope
+from core.tenancy import machine_endpoint, tenant_scope
 from integrations.models import Source
 from integrations.services import (
     connection_get,
@@ -30,11 +30,8 @@ SIGNATURE_TOLERANCE_SECONDS = stripe.Webhook.DEFAULT_TOLERANCE  # 5 minutes, Str
 
 @csrf_exempt
 @require_POST
-def stripe_webhook(request, organization: str) -> HttpResponse:
-    with platform_scope():
-        target = Organization.objects.filter(slug=organization).first()
-    if target is None:
-        return JsonResponse({"error": "No such organization."}, status=404)
+@machine_endpoint
+def stripe_webhook(request, target: Organization) -> HttpResponse:
     body = request.body
     with tenant_scope(target):
         secret = connection_webhook_secret(connection_get(organization=target, source=Source.STRIPE))

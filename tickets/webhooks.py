@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from core.models import Organization
 from core.secrets import unseal
-from core.tenancy import platform_scope, tenant_scope
+from core.tenancy import machine_endpoint, tenant_scope
 from tickets.escalation import escalation_closed
 from tickets.inbound import email_receive
 from tickets.services import support_settings_get
@@ -30,11 +30,8 @@ def _error(message: str, status: int = 400) -> JsonResponse:
 
 @csrf_exempt
 @require_POST
-def inbound_email(request, organization: str) -> HttpResponse:
-    with platform_scope():
-        target = Organization.objects.filter(slug=organization).first()
-    if target is None:
-        return _error("No such organization.", status=404)
+@machine_endpoint
+def inbound_email(request, target: Organization) -> HttpResponse:
     with tenant_scope(target):
         secret = unseal(support_settings_get(organization=target).inbound_secret_sealed)
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or request.GET.get("token", "")
@@ -73,15 +70,12 @@ def _raw_email(request) -> bytes:
 
 @csrf_exempt
 @require_POST
-def github_webhook(request, organization: str) -> HttpResponse:
+@machine_endpoint
+def github_webhook(request, target: Organization) -> HttpResponse:
     """GitHub's "issues" events (Content type application/json, signed with the organization's webhook secret).
 
     A closed issue closes its escalations; everything else (ping, other actions) is acknowledged with 204.
     """
-    with platform_scope():
-        target = Organization.objects.filter(slug=organization).first()
-    if target is None:
-        return _error("No such organization.", status=404)
     with tenant_scope(target):
         secret = unseal(support_settings_get(organization=target).github_webhook_secret_sealed)
         given = request.headers.get("X-Hub-Signature-256", "")

@@ -24,7 +24,7 @@ from hubspot.exceptions import InvalidSignatureTimestampError
 from hubspot.utils.signature import Signature
 
 from core.models import Organization
-from core.tenancy import platform_scope, tenant_scope
+from core.tenancy import machine_endpoint, tenant_scope
 from integrations.hubspot.client import hubspot_client
 from integrations.hubspot.mapping import ACCOUNT, CONTACT, DEAL, HUBSPOT_OBJECT, PROPERTIES
 from integrations.hubspot.services import HubSpotImporter
@@ -86,11 +86,8 @@ def _occurred_at(event: dict) -> datetime | None:
 
 @csrf_exempt
 @require_POST
-def hubspot_webhook(request, organization: str) -> HttpResponse:
-    with platform_scope():
-        target = Organization.objects.filter(slug=organization).first()
-    if target is None:
-        return JsonResponse({"error": "No such organization."}, status=404)
+@machine_endpoint
+def hubspot_webhook(request, target: Organization) -> HttpResponse:
     body = request.body
     with tenant_scope(target):
         secret = connection_webhook_secret(connection_get(organization=target, source=Source.HUBSPOT))

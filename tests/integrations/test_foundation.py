@@ -418,3 +418,12 @@ def test_a_runs_duration_reads_in_seconds_minutes_or_hours(org, scope):
     for seconds, label in ((48, "48 s"), (192, "3 min 12 s"), (3840, "1 h 4 min")):
         run.finished_at = started + timedelta(seconds=seconds)
         assert run.duration_label == label
+
+
+@pytest.mark.parametrize("name", ["stripe_webhook", "hubspot_webhook", "github_webhook", "inbound_email"])
+def test_a_machine_endpoint_of_an_unknown_organization_is_a_plain_404(client, db, name):
+    answer = client.post(
+        reverse(name, kwargs={"organization": "nobody-here"}), data=b"{}", content_type="application/json"
+    )
+    assert answer.status_code == 404
+    assert answer.json() == {"error": "No such organization."}
