@@ -73,16 +73,16 @@ def seed_fake(fake, *, companies: int, contacts: int) -> None:
 
 def serve_fake(ready, *, companies: int, contacts: int, limit: int, token: str) -> None:
     """The fake HubSpot in its own process, as HubSpot is: its work does not compete with the sync's for the GIL."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    from tests.fakes.hubspot_fake import HubSpotFake, start_server
+    from tests.fakes.hubspot_fake import HubSpotFake
+    from tests.fakes.loopback import loopback_server
 
-    server = start_server()
-    fake = HubSpotFake(server, token=token, rate_limit=limit, interval_ms=10_000).install()
-    fake.keep_request_bodies = False
-    started = time.perf_counter()
-    seed_fake(fake, companies=companies, contacts=contacts)
-    ready.put((fake.base_url, time.perf_counter() - started))
-    threading.Event().wait()
+    with loopback_server() as server:
+        fake = HubSpotFake(server, token=token, rate_limit=limit, interval_ms=10_000).install()
+        fake.keep_request_bodies = False
+        started = time.perf_counter()
+        seed_fake(fake, companies=companies, contacts=contacts)
+        ready.put((fake.base_url, time.perf_counter() - started))
+        threading.Event().wait()
 
 
 def fake_stats(base_url: str) -> dict:

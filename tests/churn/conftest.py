@@ -2,7 +2,6 @@
 and a Slack stand-in on pytest-httpserver that records what was posted and can refuse."""
 
 import json
-import logging
 import uuid
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ from integrations.models import Source, SyncKind, SyncStatus
 from integrations.services import connection_update, sync_request
 from tests.factories import AccountFactory, ContactFactory, MembershipFactory
 from tests.fakes.hubspot_fake import HubSpotFake
+from tests.fakes.loopback import loopback_server
 from tests.revenue.conftest import connect_stripe, localstripe, localstripe_session  # noqa: F401 (fixtures)
 
 
@@ -42,31 +42,24 @@ class SlackStandIn:
 
 
 @pytest.fixture(scope="session")
-def loopback_server():
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+def slack_server():
+    with loopback_server() as server:
+        yield server
 
 
 @pytest.fixture
-def slack(loopback_server) -> SlackStandIn:
-    loopback_server.clear_all_handlers()
-    stand_in = SlackStandIn(loopback_server)
-    loopback_server.expect_request("/services/T000/B000/XXXX", method="POST").respond_with_handler(stand_in.handle)
+def slack(slack_server) -> SlackStandIn:
+    slack_server.clear_all_handlers()
+    stand_in = SlackStandIn(slack_server)
+    slack_server.expect_request("/services/T000/B000/XXXX", method="POST").respond_with_handler(stand_in.handle)
     yield stand_in
-    loopback_server.clear_all_handlers()
+    slack_server.clear_all_handlers()
 
 
 @pytest.fixture
 def hubspot_server():
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+    with loopback_server() as server:
+        yield server
 
 
 @pytest.fixture

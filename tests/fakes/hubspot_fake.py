@@ -783,10 +783,3 @@ class HubSpotFake:
                 for order, (stage_id, stage_label, probability, closed) in enumerate(stages)
             ],
         }
-
-
-def start_server() -> HTTPServer:
-    """A server on 127.0.0.1 for the benchmark (tests use the session fixture in their conftest)."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    return server

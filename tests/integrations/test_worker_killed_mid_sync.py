@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 import pytest
 from django.conf import settings
 from django.db import connection
-from pytest_httpserver import HTTPServer
 
 from accounts.models import Contact
 from core.models import Role
@@ -32,6 +31,7 @@ from integrations.services import connection_update
 from integrations.tasks import sync_run_execute
 from tests.factories import OrganizationFactory
 from tests.fakes.hubspot_fake import HubSpotFake
+from tests.fakes.loopback import loopback_server
 
 pytestmark = pytest.mark.worker
 
@@ -114,17 +114,14 @@ def _wait_for(condition, seconds: float, what: str):
 @pytest.fixture
 def slow_hubspot():
     """A portal of CONTACTS contacts behind a tight rate limit, so a full sync takes several seconds."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    fake = HubSpotFake(server, token=f"pat-na1-{uuid.uuid4()}", rate_limit=8, interval_ms=1000).install()
-    fake.bulk_create(
-        "contacts",
-        ({"email": f"person{n}@kill-test.example", "firstname": f"Person{n}"} for n in range(CONTACTS)),
-        modified_at=datetime(2026, 11, 1, tzinfo=UTC),
-    )
-    yield fake
-    server.clear()
-    server.stop()
+    with loopback_server() as server:
+        fake = HubSpotFake(server, token=f"pat-na1-{uuid.uuid4()}", rate_limit=8, interval_ms=1000).install()
+        fake.bulk_create(
+            "contacts",
+            ({"email": f"person{n}@kill-test.example", "firstname": f"Person{n}"} for n in range(CONTACTS)),
+            modified_at=datetime(2026, 11, 1, tzinfo=UTC),
+        )
+        yield fake
 
 
 def test_a_worker_killed_mid_sync_leaves_every_record_present_once(shared_services, slow_hubspot, tmp_path):

@@ -1,10 +1,9 @@
-import logging
 import uuid
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from tests.fakes.hosting_fake import HostingFake
+from tests.fakes.loopback import loopback_server
 
 OLD_SERVER = "k8s-eu-1"
 NEW_SERVER = "k8s-eu-2"
@@ -12,12 +11,8 @@ NEW_SERVER = "k8s-eu-2"
 
 @pytest.fixture(scope="session")
 def hosting_server():
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+    with loopback_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from core.models import Organization, Role
 from core.tenancy import Tenant, tenant_scope
 from integrations.models import Connection, Source
 from integrations.services import connection_update
+from tests.fakes.loopback import loopback_server
 from tests.fakes.stripe_local import LocalStripe, localstripe_server
 from tests.fakes.stripe_standin import StripeStandIn
 
@@ -40,11 +41,8 @@ def localstripe_own() -> LocalStripe:
 
 @pytest.fixture(scope="session")
 def stripe_httpserver() -> HTTPServer:
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+    with loopback_server() as server:
+        yield server
 
 
 @pytest.fixture

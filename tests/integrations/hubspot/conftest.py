@@ -4,29 +4,24 @@ The SDK talks real HTTP to the fake; nothing of the adapter is patched. Each tes
 token, so the process-wide pacer of one test never slows another.
 """
 
-import logging
 import uuid
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from core.models import Role
 from core.tenancy import Tenant, tenant_scope
 from integrations.models import Source, SyncKind, SyncRun
 from integrations.services import connection_update
 from tests.fakes.hubspot_fake import HubSpotFake
+from tests.fakes.loopback import loopback_server
 
 APP_SECRET = "app-client-secret-for-tests"
 
 
 @pytest.fixture(scope="session")
 def hubspot_server():
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+    with loopback_server() as server:
+        yield server
 
 
 @pytest.fixture
