@@ -55,31 +55,38 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     )
 
 
+def _registered_or_missing(
+    key: str, title: str, source: str, empty_message: str, *, account: Account, start: date, end: date
+) -> PackPart:
+    """The part an app registered for `key`, or an honest "no data yet" one."""
+    if key in _SOURCES:
+        return _SOURCES[key](account=account, start=start, end=end)
+    return PackPart(key=key, title=title, source=source, as_of=None, available=False, empty_message=empty_message)
+
+
 def usage_part(*, account: Account, start: date, end: date, now: datetime) -> PackPart:
     """Usage trend, feature adoption, and features paid for but unused."""
-    if "usage" in _SOURCES:
-        return _SOURCES["usage"](account=account, start=start, end=end)
-    return PackPart(
-        key="usage",
-        title="Usage and feature adoption",
-        source="Product usage",
-        as_of=None,
-        available=False,
-        empty_message="No data yet: product usage is not set up. Note what you learned in the health check instead.",
+    return _registered_or_missing(
+        "usage",
+        "Usage and feature adoption",
+        "Product usage",
+        "No data yet: product usage is not set up. Note what you learned in the health check instead.",
+        account=account,
+        start=start,
+        end=end,
     )
 
 
 def health_part(*, account: Account, start: date, end: date, now: datetime) -> PackPart:
     """The health score, its trend over the quarter, and its main factors."""
-    if "health" in _SOURCES:
-        return _SOURCES["health"](account=account, start=start, end=end)
-    return PackPart(
-        key="health",
-        title="Health score",
-        source="Health scores",
-        as_of=None,
-        available=False,
-        empty_message="No data yet: health scores are not set up.",
+    return _registered_or_missing(
+        "health",
+        "Health score",
+        "Health scores",
+        "No data yet: health scores are not set up.",
+        account=account,
+        start=start,
+        end=end,
     )
 
 
