@@ -54,7 +54,8 @@ EVENTS_RETENTION = timedelta(days=30)
 REPAIRED_IDS_KEPT = 50
 
 
-def _ts(value: Any) -> datetime | None:
+def stripe_time(value: Any) -> datetime | None:
+    """Stripe's Unix seconds as an aware UTC time (None for an unset field)."""
     if value in (None, "", 0):
         return None
     return datetime.fromtimestamp(int(value), tz=UTC)
@@ -94,7 +95,7 @@ def customer_values(customer: dict[str, Any]) -> dict[str, Any]:
         "metadata": dict(customer.get("metadata") or {}),
         "currency": str(customer.get("currency") or "").lower()[:3],
         "deleted": bool(customer.get("deleted")),
-        "stripe_created": _ts(customer.get("created")),
+        "stripe_created": stripe_time(customer.get("created")),
     }
 
 
@@ -141,10 +142,12 @@ def subscription_values(subscription: dict[str, Any]) -> tuple[dict[str, Any], l
                 "interval_count": values.get("interval_count", 1),
                 "quantity": int(item.get("quantity") or 1),
                 # Item-level since API 2025-03-31 ("basil"); older shapes (localstripe) keep them on the subscription.
-                "current_period_start": _ts(
+                "current_period_start": stripe_time(
                     item.get("current_period_start") or subscription.get("current_period_start")
                 ),
-                "current_period_end": _ts(item.get("current_period_end") or subscription.get("current_period_end")),
+                "current_period_end": stripe_time(
+                    item.get("current_period_end") or subscription.get("current_period_end")
+                ),
                 "_price": values,
             }
         )
@@ -171,11 +174,11 @@ def subscription_values(subscription: dict[str, Any]) -> tuple[dict[str, Any], l
         "status": str(subscription.get("status") or ""),
         "currency": str(subscription.get("currency") or (items[0]["currency"] if items else "")).lower(),
         "cancel_at_period_end": bool(subscription.get("cancel_at_period_end")),
-        "cancel_at": _ts(subscription.get("cancel_at")),
-        "canceled_at": _ts(subscription.get("canceled_at")),
-        "ended_at": _ts(subscription.get("ended_at")),
-        "trial_end": _ts(subscription.get("trial_end")),
-        "start_date": _ts(subscription.get("start_date")),
+        "cancel_at": stripe_time(subscription.get("cancel_at")),
+        "canceled_at": stripe_time(subscription.get("canceled_at")),
+        "ended_at": stripe_time(subscription.get("ended_at")),
+        "trial_end": stripe_time(subscription.get("trial_end")),
+        "start_date": stripe_time(subscription.get("start_date")),
         "current_period_start": min(starts) if starts else None,
         "current_period_end": max(ends) if ends else None,
         "discount_percent_off": percent_off,
@@ -205,9 +208,9 @@ def invoice_values(invoice: dict[str, Any]) -> dict[str, Any]:
         "amount_remaining": int(invoice.get("amount_remaining") or 0),
         "total": int(invoice.get("total") or 0),
         "hosted_invoice_url": str(invoice.get("hosted_invoice_url") or "")[:500],
-        "due_date": _ts(invoice.get("due_date")),
-        "paid_at": _ts(transitions.get("paid_at")),
-        "stripe_created": _ts(invoice.get("created")),
+        "due_date": stripe_time(invoice.get("due_date")),
+        "paid_at": stripe_time(transitions.get("paid_at")),
+        "stripe_created": stripe_time(invoice.get("created")),
     }
 
 
@@ -608,7 +611,7 @@ def stripe_event_apply(
     refresh = Refresh()
     event_type = str(event.get("type") or "")
     obj = dict((event.get("data") or {}).get("object") or {})
-    occurred_at = _ts(event.get("created")) or timezone.now()
+    occurred_at = stripe_time(event.get("created")) or timezone.now()
     if event_type.startswith(("price.", "plan.")):
         tally = prices_apply(organization=organization, prices=[obj])
         return ("applied" if tally.created or tally.updated else "unchanged"), refresh
@@ -798,7 +801,7 @@ def stripe_incremental_sync(*, run: SyncRun, connection: Connection, client: str
             event_id=str(event["id"]),
             event_type=str(event.get("type") or ""),
             payload=event,
-            occurred_at=_ts(event.get("created")),
+            occurred_at=stripe_time(event.get("created")),
         )
         try:
             outcome = webhook_event_process(organization=organization, event_pk=recorded.pk, client=client)
@@ -815,7 +818,7 @@ def stripe_incremental_sync(*, run: SyncRun, connection: Connection, client: str
             unchanged=int(outcome in ("unchanged", "stale", "ignored", "duplicate")),
             failed=int(outcome == "failed"),
         )
-        newest = max(newest, _ts(event.get("created")) or newest)
+        newest = max(newest, stripe_time(event.get("created")) or newest)
     if not outcomes.get("failed"):
         sync_watermark_advance(organization=organization, source=Source.STRIPE, to=min(newest, now))
     return {"read_from": since.isoformat(), "events": len(events), **outcomes}

@@ -23,7 +23,7 @@ from integrations.services import (
     webhook_event_record,
     webhook_event_reject,
 )
-from revenue.sync import _ts
+from revenue.sync import stripe_time
 
 SIGNATURE_TOLERANCE_SECONDS = stripe.Webhook.DEFAULT_TOLERANCE  # 5 minutes, Stripe's own default
 
@@ -52,7 +52,7 @@ def stripe_webhook(request, target: Organization) -> HttpResponse:
                 event_id=str(event["id"]),
                 event_type=str(event.get("type") or ""),
                 payload=event,
-                occurred_at=_ts(event.get("created")),
+                occurred_at=stripe_time(event.get("created")),
             )
             if is_new:
                 from revenue.tasks import stripe_webhook_apply
