@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.bulk import bulk_upsert
+from core.errors import ApplicationError
 from core.models import Organization
 from core.secrets import secret_change, unseal
 from core.services import audit_record
@@ -26,6 +27,7 @@ from core.tenancy import Tenant
 from integrations.models import (
     Connection,
     ExternalRecord,
+    Source,
     SyncError,
     SyncLock,
     SyncRun,
@@ -127,9 +129,16 @@ def sync_request(*, organization: Organization, source: str, kind: str, requeste
     """Queues a run unless one of this source is already queued or running: (the run, whether it is new).
 
     The task is enqueued when the transaction commits, so a worker never looks for a row it cannot see yet.
+    A connection without credentials, or turned off, is refused with the way to fix it.
     """
     from integrations.tasks import sync_run_execute
 
+    connection = connection_get(organization=organization, source=source)
+    label = Source(source).label
+    if not connection.is_configured:
+        raise ApplicationError(f"Save the {label} credentials first.")
+    if not connection.enabled:
+        raise ApplicationError(f"The {label} connection is turned off: turn it on to sync.")
     with transaction.atomic():
         active = (
             SyncRun.objects.select_for_update()

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.decorators import tenant_permission_required
+from core.errors import ApplicationError
 from core.forms import form_add_service_errors
 from core.permissions import Permission
 from core.secrets import sealed_hint
@@ -117,16 +118,13 @@ def sync_start(request, org_slug: str, source: str) -> HttpResponse:
     kind = request.POST.get("kind", SyncKind.INCREMENTAL)
     if kind not in SyncKind.values:
         kind = SyncKind.INCREMENTAL
-    connection = services.connection_get(organization=request.tenant.organization, source=source)
-    if not connection.is_configured:
-        messages.error(request, f"Save the {Source(source).label} credentials first.")
+    try:
+        run, created = services.sync_request(
+            organization=request.tenant.organization, source=source, kind=kind, requested_by=request.tenant.member
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
         return redirect("integration_settings", org_slug=org_slug, source=source)
-    if not connection.enabled:
-        messages.error(request, f"The {Source(source).label} connection is turned off: turn it on to sync.")
-        return redirect("integration_settings", org_slug=org_slug, source=source)
-    run, created = services.sync_request(
-        organization=request.tenant.organization, source=source, kind=kind, requested_by=request.tenant.member
-    )
     if created:
         messages.success(request, f"{run.get_kind_display()} started. Progress shows below.")
     else:

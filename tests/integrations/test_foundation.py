@@ -427,3 +427,16 @@ def test_a_machine_endpoint_of_an_unknown_organization_is_a_plain_404(client, db
     )
     assert answer.status_code == 404
     assert answer.json() == {"error": "No such organization."}
+
+
+def test_a_run_is_refused_for_a_connection_without_credentials_or_turned_off(org, tenant, scope):
+    from core.errors import ApplicationError
+
+    with pytest.raises(ApplicationError, match="Save the Stripe credentials first"):
+        services.sync_request(organization=org, source=Source.STRIPE, kind=SyncKind.FULL)
+    services.connection_update(
+        tenant=tenant, source=Source.STRIPE, api_key="rk_test_x", webhook_secret=None, api_base_url="", enabled=False
+    )
+    with pytest.raises(ApplicationError, match="turned off"):
+        services.sync_request(organization=org, source=Source.STRIPE, kind=SyncKind.FULL)
+    assert not SyncRun.objects.exists()
