@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from integrations.models import SyncRun, SyncStatus, WebhookEvent
+from integrations.models import SyncRun, WebhookEvent
 
 RECENT_RUNS = 10
 RECENT_EVENTS = 15
@@ -10,14 +10,6 @@ RECENT_EVENTS = 15
 
 def sync_runs_recent(*, source: str, limit: int = RECENT_RUNS) -> list[SyncRun]:
     return list(SyncRun.objects.filter(source=source).select_related("requested_by")[:limit])
-
-
-def sync_run_active(*, source: str) -> SyncRun | None:
-    return (
-        SyncRun.objects.filter(source=source, status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING])
-        .order_by("-requested_at")
-        .first()
-    )
 
 
 def sync_run_errors(*, run: SyncRun, limit: int = 200) -> QuerySet:
