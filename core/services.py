@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from core.errors import ApplicationError
+from core.events import DomainEvent, event_publish
 from core.models import ApiKey, AuditEntry, Membership, Organization, Role
 from core.tenancy import Tenant, tenant_scope
 
@@ -28,8 +29,9 @@ def audit_record(
     changes: dict[str, Any] | None = None,
     account_id: int | None = None,
 ) -> AuditEntry:
-    """Every state change writes one of these: who, when, what, and the field-level before/after."""
-    return AuditEntry.objects.create(
+    """Every state change writes one of these: who, when, what, and the field-level before/after. The same action
+    is published as a domain event once the change commits (core.events), so playbooks and health react to it."""
+    entry = AuditEntry.objects.create(
         organization=tenant.organization,
         action=action,
         actor=tenant.member,
@@ -40,6 +42,18 @@ def audit_record(
         account_id=account_id,
         changes=changes or {},
     )
+    event_publish(
+        DomainEvent(
+            organization_id=tenant.organization.pk,
+            name=action,
+            account_id=account_id,
+            object_type=entry.object_type,
+            object_id=entry.object_id,
+            changes=entry.changes,
+            occurred_at=entry.created_at,
+        )
+    )
+    return entry
 
 
 def printable_value(value: Any) -> Any:

@@ -42,6 +42,8 @@ organization_urlpatterns = [
     path("", include("revenue.urls")),
     path("", include("churn.urls")),
     path("", include("migrations_notify.urls")),
+    path("", include("health.urls")),
+    path("playbooks/", include("playbooks.urls")),
     path("settings/", include("core.urls")),
 ]
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.models import Account, Contact
 from accounts.selectors import organization_member_users
+from core.events import DomainEvent, event_publish
 from core.models import Organization
 from core.notifications import notification_send
 from core.services import audit_record, printable_value
@@ -416,6 +417,17 @@ def sla_breach_record(*, ticket_id: int, due_at) -> bool:
     if not claimed:
         return False
     ticket = Ticket.objects.select_related("owner", "organization").get(pk=ticket_id)
+    event_publish(
+        DomainEvent(
+            organization_id=ticket.organization_id,
+            name="ticket.sla_breached",
+            account_id=ticket.account_id,
+            object_type="ticket",
+            object_id=ticket.pk,
+            payload={"number": ticket.number, "subject": ticket.subject, "priority": ticket.priority},
+            occurred_at=now,
+        )
+    )
     recipients = [ticket.owner] if ticket.owner_id else list(_support_team(ticket.organization))
     for recipient in recipients:
         notification_send(

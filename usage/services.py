@@ -22,6 +22,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from accounts.models import Account
 from core.bulk import bulk_upsert
 from core.errors import ApplicationError
+from core.events import DomainEvent, event_publish
 from core.tenancy import Tenant
 from usage.models import METRIC_FIELDS, AccountExternalId, DailyUsage, FeatureAdoption, FeatureEvent
 
@@ -328,7 +329,36 @@ def usage_ingest(
             _adoption_refresh(
                 organization_id=organization.pk, pairs={(r["account_id"], r["feature"]) for r in new}, now=now
             )
+        _usage_reported_publish(
+            organization_id=organization.pk, metric_rows=metric_rows, new_events=new if event_rows else [], now=now
+        )
     return result
+
+
+def _usage_reported_publish(
+    *,
+    organization_id: int,
+    metric_rows: dict[tuple[int, date], dict[str, Any]],
+    new_events: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """One "usage.reported" event per account the batch touched, naming the features of its newly stored events
+    (a re-sent event is not news), so health recomputes that account and usage triggers can fire."""
+    features_by_account: dict[int, set[str]] = {account_id: set() for account_id, _day in metric_rows}
+    for row in new_events:
+        features_by_account.setdefault(row["account_id"], set()).add(row["feature"])
+    for account_id, features in features_by_account.items():
+        event_publish(
+            DomainEvent(
+                organization_id=organization_id,
+                name="usage.reported",
+                account_id=account_id,
+                object_type="account",
+                object_id=account_id,
+                payload={"features": sorted(features)},
+                occurred_at=now,
+            )
+        )
 
 
 def _without_index(row: dict[str, Any]) -> dict[str, Any]:

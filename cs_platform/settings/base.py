@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "churn",
     "migrations_notify",
     "usage",
+    "health",
+    "playbooks",
 ]
 
 MIDDLEWARE = [

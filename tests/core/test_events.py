@@ -1,0 +1,72 @@
+"""Domain events reach subscribers only when the change commits, and a failing subscriber undoes nothing."""
+
+import pytest
+from django.db import transaction
+
+from accounts.models import Account
+from core.events import DomainEvent, event_subscribe, event_unsubscribe
+from core.services import audit_record
+from tests.factories import AccountFactory
+
+
+@pytest.fixture
+def received():
+    events: list[DomainEvent] = []
+    event_subscribe(events.append)
+    yield events
+    event_unsubscribe(events.append)
+
+
+def test_an_audited_change_is_published_with_its_changes_after_commit(
+    scope, tenant, received, django_capture_on_commit_callbacks
+):
+    account = AccountFactory(organization=scope)
+    with django_capture_on_commit_callbacks(execute=True):
+        audit_record(
+            tenant=tenant,
+            action="account.updated",
+            obj=account,
+            changes={"cohort": ["trial", "starter"]},
+            account_id=account.pk,
+        )
+        assert received == []  # nothing before the commit
+    [event] = received
+    assert (event.name, event.account_id, event.object_type, event.object_id) == (
+        "account.updated",
+        account.pk,
+        "account",
+        account.pk,
+    )
+    assert event.changes == {"cohort": ["trial", "starter"]}
+    assert DomainEvent.from_message(event.as_message()) == event
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_change_publishes_nothing(org, received):
+    from core.tenancy import Tenant, tenant_scope
+
+    with tenant_scope(org):
+        account = AccountFactory(organization=org)
+        tenant = Tenant(organization=org, role="admin")
+        with pytest.raises(RuntimeError), transaction.atomic():
+            audit_record(tenant=tenant, action="account.updated", obj=account)
+            raise RuntimeError("rolled back")
+    assert received == []
+
+
+def test_a_failing_subscriber_does_not_stop_the_next_one(scope, tenant, django_capture_on_commit_callbacks):
+    def broken(event):
+        raise ValueError("subscriber bug")
+
+    received: list[DomainEvent] = []
+    event_subscribe(broken)
+    event_subscribe(received.append)
+    try:
+        account = AccountFactory(organization=scope)
+        with django_capture_on_commit_callbacks(execute=True):
+            audit_record(tenant=tenant, action="note.added", obj=account, account_id=account.pk)
+    finally:
+        event_unsubscribe(broken)
+        event_unsubscribe(received.append)
+    assert [event.name for event in received] == ["note.added"]
+    assert Account.objects.filter(pk=account.pk).exists()
