@@ -11,7 +11,9 @@ enqueue a Celery task and return. A subscriber that fails is logged and never un
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,6 +50,18 @@ class DomainEvent:
 
 Subscriber = Callable[[DomainEvent], None]
 _subscribers: list[Subscriber] = []
+_muted: ContextVar[bool] = ContextVar("events_muted", default=False)
+
+
+@contextmanager
+def events_muted() -> Iterator[None]:
+    """For bulk work that recomputes what it needs at the end (the demo seed): its thousands of changes would
+    otherwise each enqueue a recompute and a trigger check."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
 
 
 def event_subscribe(subscriber: Subscriber) -> None:
@@ -62,6 +76,8 @@ def event_unsubscribe(subscriber: Subscriber) -> None:
 
 def event_publish(event: DomainEvent) -> None:
     """Tells the subscribers after the surrounding transaction commits: a rolled-back change never happened."""
+    if _muted.get():
+        return
     transaction.on_commit(lambda: _deliver(event))
 
 

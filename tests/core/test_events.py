@@ -48,9 +48,14 @@ def test_a_rolled_back_change_publishes_nothing(org, received):
     with tenant_scope(org):
         account = AccountFactory(organization=org)
         tenant = Tenant(organization=org, role="admin")
-        with pytest.raises(RuntimeError), transaction.atomic():
-            audit_record(tenant=tenant, action="account.updated", obj=account)
-            raise RuntimeError("rolled back")
+
+        def change_then_fail():
+            with transaction.atomic():
+                audit_record(tenant=tenant, action="account.updated", obj=account)
+                raise RuntimeError("rolled back")
+
+        with pytest.raises(RuntimeError):
+            change_then_fail()
     assert received == []
 
 
@@ -70,3 +75,12 @@ def test_a_failing_subscriber_does_not_stop_the_next_one(scope, tenant, django_c
         event_unsubscribe(received.append)
     assert [event.name for event in received] == ["note.added"]
     assert Account.objects.filter(pk=account.pk).exists()
+
+
+def test_muted_changes_publish_nothing(scope, tenant, received, django_capture_on_commit_callbacks):
+    from core.events import events_muted
+
+    account = AccountFactory(organization=scope)
+    with django_capture_on_commit_callbacks(execute=True), events_muted():
+        audit_record(tenant=tenant, action="account.updated", obj=account, account_id=account.pk)
+    assert received == []

@@ -28,6 +28,7 @@ from accounts.models import (
     LifecycleStage,
 )
 from accounts.services import account_update, cohort_arr_snapshot_take, note_add
+from core.events import events_muted
 from core.models import AuditEntry, Notification, Organization, Role
 from core.services import member_add, organization_create, user_get_or_create
 from core.tenancy import Tenant, tenant_scope
@@ -144,7 +145,9 @@ class Command(BaseCommand):
             self._print_logins(password)
             return
         rng = random.Random(seed)
-        with demo_notifications_not_emailed(), transaction.atomic():
+        # Muted: the seed's thousands of changes would each enqueue a health recompute and a playbook check; the
+        # seeds of those apps compute what they need themselves.
+        with demo_notifications_not_emailed(), events_muted(), transaction.atomic():
             organizations = []
             for index, (slug, name, currency, zone) in enumerate(DEMO_ORGANIZATIONS):
                 organization = organization_create(slug=slug, name=name, default_currency=currency)
