@@ -9,6 +9,7 @@ snapshot.
 """
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.models import Account
+from core.events import DomainEvent, event_publish
 from core.models import Organization
 from integrations.models import Connection, Source, SyncKind, SyncRun, WebhookStatus
 from integrations.registry import ConnectionCheck, TransientSyncError
@@ -578,7 +580,7 @@ def invoices_apply(
         values = invoice_values(invoice)
         values["account_id"] = accounts.get(values["customer_stripe_id"])
         rows.append(values)
-    return _upsert(
+    tally, written = _upsert(
         StripeInvoice,
         organization=organization,
         rows=rows,
@@ -587,6 +589,28 @@ def invoices_apply(
         guard=guard,
         now=now,
     )
+    _invoices_changed_publish(organization=organization, rows=[row for row in rows if row["stripe_id"] in written])
+    return tally, written
+
+
+def _invoices_changed_publish(*, organization: Organization, rows: list[dict[str, Any]]) -> None:
+    """One "revenue.invoices_changed" event per account whose invoices changed (a payment failed, or came in), so
+    its billing health is recomputed at once rather than at night."""
+    by_account: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        if row["account_id"]:
+            by_account[row["account_id"]].append(row["status"])
+    for account_id, statuses in by_account.items():
+        event_publish(
+            DomainEvent(
+                organization_id=organization.pk,
+                name="revenue.invoices_changed",
+                account_id=account_id,
+                object_type="account",
+                object_id=account_id,
+                payload={"statuses": sorted(set(statuses))},
+            )
+        )
 
 
 # --- One event (webhook or Events API) ------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The revenue pages: the report (MRR over time, NRR and GRR per cohort), the review queue, the account's Stripe
 page with its actions, the plan → cohort settings; and the outsider who must get 404 on every one of them."""
 
+import zoneinfo
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -145,7 +146,9 @@ def test_the_account_stripe_page_shows_last_synced_and_cancels_through_stripe(or
     csm = client_for(Role.CSM)
     page = csm.get(f"/o/{org.slug}/revenue/accounts/{account.pk}/")
     assert page.status_code == 200
-    assert timezone.localtime(subscription.last_synced_at).strftime("%-d %b %Y") in page.content.decode()
+    # The page shows the organization's local date, which differs from UTC's in the last hours of a UTC day.
+    local = timezone.localtime(subscription.last_synced_at, zoneinfo.ZoneInfo(org.timezone))
+    assert local.strftime("%-d %b %Y") in page.content.decode()
     response = csm.post(f"/o/{org.slug}/revenue/subscriptions/{subscription.pk}/cancel/", {"when": "period_end"})
     assert response.status_code == 302
     [sent] = standin.sent("POST", rf"/v1/subscriptions/{remote['id']}")
