@@ -16,7 +16,13 @@ User = get_user_model()
 
 ACCOUNT_SORTS = {
     key.param: key
-    for field, nullable in (("name", False), ("arr", False), ("renewal_date", True))
+    for field, nullable in (
+        ("name", False),
+        ("arr", False),
+        ("renewal_date", True),
+        ("health_score", True),
+        ("health_trend", True),
+    )  # health_*: annotated by health.selectors.accounts_with_health in account_list
     for key in (SortKey(field, False, nullable), SortKey(field, True, nullable))
 }
 CONTACT_SORTS = {
@@ -39,7 +45,10 @@ class AccountFilters:
 
 
 def account_list(*, filters: AccountFilters) -> QuerySet:
-    accounts = Account.objects.select_related("csm_owner", "ae_owner")
+    # Health builds on accounts: its score and trend columns come from health's selector (one LEFT JOIN).
+    from health.selectors import accounts_with_health
+
+    accounts = accounts_with_health(Account.objects.select_related("csm_owner", "ae_owner"))
     if filters.search:
         accounts = accounts.filter(
             Q(name__icontains=filters.search) | Q(domain__icontains=filters.search) | Q(codename__iexact=filters.search)
@@ -170,3 +179,15 @@ def object_history(*, object_type: str, object_id: int, limit: int = 50) -> Quer
         .select_related("actor", "actor_api_key")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+def last_note_by_account(*, account_ids: list[int] | None = None) -> dict[int, object]:
+    """When each account's latest note was written: one grouped query (health's engagement recency)."""
+    from django.db.models import Max
+
+    notes = Note.objects.all()
+    if account_ids is not None:
+        notes = notes.filter(account_id__in=account_ids)
+    return {
+        row["account_id"]: row["last"] for row in notes.values("account_id").annotate(last=Max("created_at")).order_by()
+    }

@@ -540,3 +540,27 @@ def kickoff_date_expression():
         .values("day")[:1]
     )
     return Subquery(first_step, output_field=DateField())
+
+
+def onboarding_progress_by_account(*, account_ids: list[int] | None = None) -> dict[int, float]:
+    """Share of onboarding steps done (percent) per account with an open or completed plan: one grouped query.
+    A completed plan counts as done whatever its steps say (the CSM closed it)."""
+    tasks = Task.objects.filter(
+        onboarding_plan__status__in=(OnboardingPlan.Status.OPEN, OnboardingPlan.Status.COMPLETED)
+    ).exclude(status=Task.Status.CANCELLED)
+    if account_ids is not None:
+        tasks = tasks.filter(account_id__in=account_ids)
+    rows = (
+        tasks.values("account_id")
+        .annotate(
+            total=Count("id"),
+            done=Count("id", filter=Q(status=Task.Status.DONE)),
+            completed=Count("id", filter=Q(onboarding_plan__status=OnboardingPlan.Status.COMPLETED)),
+        )
+        .order_by()
+    )
+    return {
+        row["account_id"]: 100.0 if row["completed"] else row["done"] * 100.0 / row["total"]
+        for row in rows
+        if row["total"]
+    }

@@ -291,3 +291,16 @@ def my_work_meetings(*, organizer, days: int = 7, limit: int = 10) -> list[Meeti
     """The member's meetings of the coming week, for "My work"."""
     now = timezone.now()
     return upcoming_meetings(start=now, end=now + timedelta(days=days), organizer_id=organizer.pk, limit=limit)
+
+
+def last_meeting_by_account(*, now: datetime, account_ids: list[int] | None = None) -> dict[int, datetime]:
+    """When each account last met us (a QBR, health check or call that was held): one grouped query."""
+    from django.db.models import Max
+
+    meetings = Meeting.objects.filter(status=MeetingStatus.HELD, starts_at__lte=now)
+    if account_ids is not None:
+        meetings = meetings.filter(account_id__in=account_ids)
+    return {
+        row["account_id"]: row["last"]
+        for row in meetings.values("account_id").annotate(last=Max("starts_at")).order_by()
+    }

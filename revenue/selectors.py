@@ -159,3 +159,34 @@ def account_mrr_at(*, account: Account, moment: datetime) -> RevenueMovement | N
     """The account's last movement before the moment: its mrr_after is the MRR then (None: no ledger yet)."""
     earlier = RevenueMovement.objects.filter(account=account, occurred_at__lt=moment)
     return earlier.order_by("-occurred_at", "-id").first()
+
+
+def billing_health_inputs(
+    *, now: datetime, since: datetime, account_ids: list[int] | None = None
+) -> dict[str, dict[int, float]]:
+    """What health scores read from Stripe, for every account at once (three queries): unpaid invoices past due
+    since `since` per account Stripe invoices, and each ledger account's MRR change in percent since `since`."""
+    from django.db.models import Count, Q
+
+    invoices = StripeInvoice.objects.filter(account__isnull=False)
+    movements = RevenueMovement.objects.all()
+    if account_ids is not None:
+        invoices, movements = invoices.filter(account_id__in=account_ids), movements.filter(account_id__in=account_ids)
+    past_due = Q(status__in=("open", "uncollectible"), due_date__lt=now, due_date__gte=since)
+    failed = {
+        row["account_id"]: row["past_due"]
+        for row in invoices.values("account_id").annotate(past_due=Count("id", filter=past_due)).order_by()
+    }
+    # The MRR at `since` is the first movement's before-value in the window; an account on the ledger that did not
+    # move in it kept its MRR (0% change).
+    trend = dict.fromkeys(movements.values_list("account_id", flat=True).distinct().order_by(), 0.0)
+    window: dict[int, list[Decimal]] = {}
+    for account_id, before, after in (
+        movements.filter(occurred_at__gte=since, occurred_at__lte=now)
+        .order_by("occurred_at", "id")
+        .values_list("account_id", "mrr_before", "mrr_after")
+    ):
+        window.setdefault(account_id, [before, after])[1] = after
+    for account_id, (start, end) in window.items():
+        trend[account_id] = float((end - start) * 100 / start) if start else (100.0 if end else 0.0)
+    return {"failed_payments": failed, "mrr_trend": trend}

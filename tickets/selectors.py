@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -261,3 +262,28 @@ def account_ticket_activity(*, account_id: int, start: datetime, end: datetime) 
         escalations=escalations,
         weekly=[(key, *weeks[key]) for key in sorted(weeks)],
     )
+
+
+def ticket_health_inputs(*, since: datetime, account_ids: list[int] | None = None) -> dict[str, Any]:
+    """Open tickets and SLA breaches since `since` per account (one grouped query), and whether the organization
+    uses the inbox and SLA policies at all (health leaves a measure out when its source is not in use)."""
+    from django.db.models import Count
+
+    from tickets.models import SlaPolicy
+
+    tickets = Ticket.objects.filter(account__isnull=False)
+    if account_ids is not None:
+        tickets = tickets.filter(account_id__in=account_ids)
+    grouped = (
+        tickets.values("account_id")
+        .annotate(
+            open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
+            breaches=Count("id", filter=Q(sla_breached_at__gte=since)),
+        )
+        .order_by()
+    )
+    return {
+        "uses_tickets": Ticket.objects.exists(),
+        "uses_sla": SlaPolicy.objects.exists(),
+        "by_account": {row["account_id"]: row for row in grouped},
+    }

@@ -129,3 +129,37 @@ def usage_pack_part(*, account, start: date, end: date):
             "features": features,
         },
     )
+
+
+def usage_health_inputs(*, today: date, account_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
+    """What health scores read from usage, for every account at once (one grouped query over 35 days, one over
+    the adoptions): activity (users + instances + applications) over the last 14 days and the 14 before, users and
+    instances this week and four weeks earlier, and the features used in the last 90 days."""
+    from django.db.models import Avg, Count, F, Q
+
+    day = timedelta(days=1)
+    rows = DailyUsage.objects.filter(day__gt=today - 35 * day, day__lte=today)
+    adoptions = FeatureAdoption.objects.all()
+    if account_ids is not None:
+        rows, adoptions = rows.filter(account_id__in=account_ids), adoptions.filter(account_id__in=account_ids)
+    activity = F("users") + F("instances") + F("applications")
+    week, month_ago = Q(day__gt=today - 7 * day), Q(day__lte=today - 28 * day)
+    grouped = (
+        rows.values("account_id")
+        .annotate(
+            activity_recent=Avg(activity, filter=Q(day__gt=today - 14 * day)),
+            activity_prior=Avg(activity, filter=Q(day__gt=today - 28 * day, day__lte=today - 14 * day)),
+            users_week=Avg("users", filter=week),
+            users_month_ago=Avg("users", filter=month_ago),
+            instances_week=Avg("instances", filter=week),
+            instances_month_ago=Avg("instances", filter=month_ago),
+        )
+        .order_by()
+    )
+    inputs: dict[int, dict[str, Any]] = {row.pop("account_id"): {**row, "features": 0} for row in grouped}
+    since = timezone.make_aware(datetime.combine(today - 90 * day, time.min))
+    for row in (
+        adoptions.values("account_id").annotate(features=Count("id", filter=Q(last_used_at__gte=since))).order_by()
+    ):
+        inputs.setdefault(row["account_id"], {})["features"] = row["features"]
+    return inputs

@@ -261,7 +261,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "qbr.tasks.propose_qbrs_for_all_organizations",
         "schedule": crontab(hour=5, minute=45),
     },
+    # Health: every account rescored nightly, one set-based recompute per organization (events rescore in between).
+    "health-recompute-nightly": {
+        "task": "health.tasks.health_recompute_all_organizations",
+        "schedule": crontab(hour=1, minute=30),
+    },
+    # Playbooks: every minute, enroll by the inaction and schedule triggers, then run each due step once (claimed by
+    # compare-and-set on its StepRun row); waits are due_at on rows, never far-future Celery ETAs.
+    "playbooks-due-steps-every-minute": {
+        "task": "playbooks.tasks.playbooks_tick_all_organizations",
+        "schedule": 60.0,
+    },
 }
+# Outbound calls to addresses users type (Slack and playbook webhooks, core.outbound_http) refuse loopback, private,
+# link-local and reserved targets unless this is true (the tests' 127.0.0.1 fakes).
+OUTBOUND_HTTP_ALLOW_PRIVATE = env_bool("OUTBOUND_HTTP_ALLOW_PRIVATE", default=False)
 
 LOGGING = {
     "version": 1,

@@ -113,7 +113,10 @@ def test_bad_contact_input(org, other_org, api_for):
 def test_bad_ordering_cursor_and_page_size_are_400(org, api_for):
     api = api_for(Role.VIEWER)
     assert api.get("/api/v1/accounts/", {"ordering": "password"}).json() == {
-        "ordering": ["Sort by one of: name, -name, arr, -arr, renewal_date, -renewal_date."]
+        "ordering": [
+            "Sort by one of: name, -name, arr, -arr, renewal_date, -renewal_date, health_score, -health_score, "
+            "health_trend, -health_trend."
+        ]
     }
     assert api.get("/api/v1/accounts/", {"cursor": "garbage!"}).status_code == 400
     assert api.get("/api/v1/accounts/", {"page_size": "0"}).status_code == 400

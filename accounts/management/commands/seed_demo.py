@@ -204,6 +204,9 @@ class Command(BaseCommand):
             from usage.demo_data import seed_usage  # usage builds on accounts: imported here, as the seeds go
 
             seed_usage(organization=organization, members=members, rng=rng)
+            from health.demo_data import seed_health  # health reads every source above: last
+
+            seed_health(organization=organization, members=members, rng=rng)
             # After every seed above has notified its members: see demo_notifications_not_emailed.
             Notification.objects.filter(emailed_at__isnull=True).update(emailed_at=timezone.now())
             # Last, so today's snapshot includes what the won deals added.
