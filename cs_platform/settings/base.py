@@ -266,7 +266,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "health.tasks.health_recompute_all_organizations",
         "schedule": crontab(hour=1, minute=30),
     },
+    # Playbooks: every minute, enroll by the inaction and schedule triggers, then run each due step once (claimed by
+    # compare-and-set on its StepRun row); waits are due_at on rows, never far-future Celery ETAs.
+    "playbooks-due-steps-every-minute": {
+        "task": "playbooks.tasks.playbooks_tick_all_organizations",
+        "schedule": 60.0,
+    },
 }
+# Outbound calls to addresses users type (Slack and playbook webhooks, core.outbound_http) refuse loopback, private,
+# link-local and reserved targets unless this is true (the tests' 127.0.0.1 fakes).
+OUTBOUND_HTTP_ALLOW_PRIVATE = env_bool("OUTBOUND_HTTP_ALLOW_PRIVATE", default=False)
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,7 @@ STORAGES = {
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 CELERY_TASK_ALWAYS_EAGER = True  # the worker test starts a real worker and turns this off
+OUTBOUND_HTTP_ALLOW_PRIVATE = True  # the fakes listen on 127.0.0.1; tests/core/test_outbound_http.py turns it off
 
 import tempfile  # noqa: E402
 
