@@ -87,10 +87,8 @@ class AccountHealth(TenantModel):
     )
     override_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        indexes = [
-            models.Index(fields=["organization", "computed_score", "account"], name="account_health_by_score"),
-        ]
+    # No index on the score: the list sorts by the effective score (an expression), and an index on a column the
+    # nightly run rewrites for every account would make each of those updates a non-HOT one.
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.computed_score}"

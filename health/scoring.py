@@ -80,35 +80,45 @@ class ScoreResult:
     missing: list[str] = field(default_factory=list)
 
 
-def score_compute(*, measures: list[dict[str, Any]], inputs: dict[str, float | None]) -> ScoreResult | None:
+def measures_prepare(measures: list[dict[str, Any]]) -> list[tuple[str, float, list[float]]]:
+    """(type, weight, thresholds) of the measures that count (weight above 0), read once per model, not per account."""
+    return [
+        (m["type"], float(m["weight"]), [float(t) for t in m["thresholds"]]) for m in measures if float(m["weight"]) > 0
+    ]
+
+
+def score_compute(
+    *, measures: list[dict[str, Any]] | None = None, inputs: dict[str, float | None], prepared=None
+) -> ScoreResult | None:
     """The weighted score of one account, each measure's points (they add up to the score) and the points it lost
     (weight share x (100 - its score)), which rank "what pulls it down". None when no measure has data."""
-    present = [m for m in measures if inputs.get(m["type"]) is not None and float(m["weight"]) > 0]
-    missing = [m["type"] for m in measures if inputs.get(m["type"]) is None and float(m["weight"]) > 0]
-    total_weight = sum(float(m["weight"]) for m in present)
+    prepared = prepared if prepared is not None else measures_prepare(measures or [])
+    present, missing = [], []
+    for kind, weight, thresholds in prepared:
+        value = inputs.get(kind)
+        if value is None:
+            missing.append(kind)
+        else:
+            present.append((kind, weight, thresholds, float(value)))
+    total_weight = sum(weight for _, weight, _, _ in present)
     if not present or total_weight <= 0:
         return None
-    contributions = {}
+    contributions, values = {}, {}
     total = 0.0
-    for measure in present:
-        share = float(measure["weight"]) / total_weight
-        value = float(inputs[measure["type"]])
-        points = share * measure_score(value, measure["thresholds"])
+    for kind, weight, thresholds, value in present:
+        share = weight / total_weight
+        measure = measure_score(value, thresholds)
+        points = share * measure
         total += points
-        contributions[measure["type"]] = {
-            "score": round(measure_score(value, measure["thresholds"]), 1),
+        values[kind] = round(value, 2)
+        contributions[kind] = {
+            "score": round(measure, 1),
             "weight": round(share * 100, 2),  # its share after missing measures' weight was redistributed
             "points": round(points, 2),
             "lost": round(share * 100 - points, 2),
         }
     score = max(0, min(100, round(total)))
-    return ScoreResult(
-        score=score,
-        band=band_of(score),
-        inputs={m["type"]: round(float(inputs[m["type"]]), 2) for m in present},
-        contributions=contributions,
-        missing=missing,
-    )
+    return ScoreResult(score=score, band=band_of(score), inputs=values, contributions=contributions, missing=missing)
 
 
 def threshold_crossed(before: int | None, after: int) -> tuple[int, str] | None:

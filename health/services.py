@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -121,9 +122,11 @@ def health_compute(
     score_week_ago = dict(week_ago.order_by("day").values_list("account_id", "score"))  # the latest day wins
 
     score_rows, health_rows, signals = [], [], []
+    prepared = {cohort: scoring.measures_prepare(model.measures) for cohort, model in models.items()}
     for account_id in ids:
-        model = models.get(cohort_of[account_id]) or models[""]
-        result = scoring.score_compute(measures=model.measures, inputs=inputs[account_id])
+        cohort = cohort_of[account_id] if cohort_of[account_id] in models else ""
+        model = models[cohort]
+        result = scoring.score_compute(prepared=prepared[cohort], inputs=inputs[account_id])
         if result is None:
             continue
         score_rows.append(
@@ -250,42 +253,35 @@ def _signals_record(*, organization: Organization, signals: list[dict[str, Any]]
 
 
 def rows_upsert(model, rows: list[dict[str, Any]], *, unique: list[str], update: list[str]) -> None:
-    """One statement for any number of rows on PostgreSQL (`INSERT … SELECT FROM unnest(arrays) ON CONFLICT`), so
-    the statement count does not grow with the organization; core.bulk.bulk_upsert sends a statement per 1,000 rows.
+    """One statement for any number of rows on PostgreSQL, so the statement count does not grow with the
+    organization (core.bulk.bulk_upsert sends one per 1,000 rows): the rows travel as one JSON document that
+    `jsonb_to_recordset` turns back into typed columns for `INSERT … SELECT … ON CONFLICT DO UPDATE`.
     Elsewhere (SQLite in development and tests) Django's bulk_create with update_conflicts."""
     if not rows:
         return
-    names = list(rows[0])
     if connection.vendor != "postgresql":
         model._base_manager.bulk_create(
             [model(**row) for row in rows], update_conflicts=True, unique_fields=unique, update_fields=update,
             batch_size=2000,
         )  # fmt: skip
         return
+    names = list(rows[0])
     fields = {f.attname: f for f in model._meta.concrete_fields}
     quote = connection.ops.quote_name
-    arrays, selects, params = [], [], []
-    for index, name in enumerate(names):
-        field = fields[name]
-        db_type = field.db_type(connection)
-        is_json = field.get_internal_type() == "JSONField"
-        element_type = "text" if is_json else db_type
-        arrays.append(f"%s::{element_type}[]")
-        selects.append(f"c{index}::jsonb" if is_json else f"c{index}")
-        values = [row[name] for row in rows]
-        if is_json:
-            values = [json.dumps(value) for value in values]
-        params.append(values)
-    columns = ", ".join(quote(fields[name].column) for name in names)
-    aliases = ", ".join(f"c{index}" for index in range(len(names)))
+    columns = [fields[name].column for name in names]
+    record = ", ".join(
+        f"{quote(column)} {fields[name].db_type(connection)}" for name, column in zip(names, columns, strict=True)
+    )
+    document = json.dumps([dict(zip(columns, row.values(), strict=True)) for row in rows], cls=DjangoJSONEncoder)
+    column_list = ", ".join(quote(column) for column in columns)
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608 - names come from the model
-        f"SELECT {', '.join(selects)} FROM unnest({', '.join(arrays)}) AS t({aliases}) "
+        f"INSERT INTO {quote(model._meta.db_table)} ({column_list}) "  # noqa: S608 - names come from the model
+        f"SELECT {column_list} FROM jsonb_to_recordset(%s::jsonb) AS t({record}) "
         f"ON CONFLICT ({', '.join(quote(fields[name].column) for name in unique)}) DO UPDATE SET "
         + ", ".join(f"{quote(fields[name].column)} = EXCLUDED.{quote(fields[name].column)}" for name in update)
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [document])
 
 
 # --- Overrides and sentiment ----------------------------------------------------------------------------------------
