@@ -8,6 +8,7 @@ from churn.apis import ChurnCaseViewSet
 from core import views as core_views
 from lifecycle.apis import DealViewSet
 from migrations_notify.apis import MigrationCampaignViewSet
+from playbooks.apis import PlaybookViewSet
 from qbr.apis import FeatureRequestViewSet, MeetingViewSet, QbrViewSet
 from qbr.urls import shared_urlpatterns as qbr_shared_urlpatterns
 from tickets.apis import TicketViewSet
@@ -24,6 +25,7 @@ api_router.register("qbrs", QbrViewSet, basename="qbr")
 api_router.register("meetings", MeetingViewSet, basename="meeting")
 api_router.register("feature-requests", FeatureRequestViewSet, basename="feature-request")
 api_router.register("usage", UsageViewSet, basename="usage")
+api_router.register("playbooks", PlaybookViewSet, basename="playbook")
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
