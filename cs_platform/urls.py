@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 from accounts.apis import AccountViewSet, ContactViewSet
 from churn.apis import ChurnCaseViewSet
 from core import views as core_views
+from health.apis import HealthScoreViewSet
 from lifecycle.apis import DealViewSet
 from migrations_notify.apis import MigrationCampaignViewSet
 from playbooks.apis import PlaybookViewSet
@@ -25,6 +26,7 @@ api_router.register("qbrs", QbrViewSet, basename="qbr")
 api_router.register("meetings", MeetingViewSet, basename="meeting")
 api_router.register("feature-requests", FeatureRequestViewSet, basename="feature-request")
 api_router.register("usage", UsageViewSet, basename="usage")
+api_router.register("health-scores", HealthScoreViewSet, basename="health-score")
 api_router.register("playbooks", PlaybookViewSet, basename="playbook")
 
 api_urlpatterns = [

@@ -7,7 +7,8 @@ from health.models import MeasureType
 from health.services import OVERRIDE_MAX_DAYS
 
 SENTIMENT_CHOICES = [
-    (1, "1 · about to leave"), (2, "2 · unhappy"), (3, "3 · neutral"), (4, "4 · happy"), (5, "5 · advocate"),
+    ("", "Choose…"), (1, "1 · about to leave"), (2, "2 · unhappy"), (3, "3 · neutral"), (4, "4 · happy"),
+    (5, "5 · advocate"),
 ]  # fmt: skip
 
 
@@ -24,7 +25,7 @@ class OverrideForm(forms.Form):
 
 
 class SentimentForm(forms.Form):
-    sentiment = forms.TypedChoiceField(choices=SENTIMENT_CHOICES, coerce=int, label="Your read")
+    sentiment = forms.TypedChoiceField(choices=SENTIMENT_CHOICES, coerce=int, empty_value=None, label="Your read")
     comment = forms.CharField(max_length=300, required=False, label="Why (optional)")
 
 

@@ -240,3 +240,7 @@ def health_pack_part(*, account, start: date, end: date):
             "missing": [_label(m) for m in last.missing],
         },
     )
+
+
+def account_health_list() -> QuerySet:
+    return AccountHealth.objects.select_related("account")
