@@ -73,12 +73,12 @@ class DryRunStepSerializer(serializers.Serializer):
 class DryRunAccountSerializer(serializers.Serializer):
     account = serializers.IntegerField(source="account.pk")
     account_name = serializers.CharField(source="account.name")
-    steps = DryRunStepSerializer(many=True)
+    steps = DryRunStepSerializer(many=True, allow_null=True, help_text="Previewed for the first three accounts.")
 
 
 class DryRunSerializer(serializers.Serializer):
     note = serializers.CharField()
-    total = serializers.IntegerField(help_text="How many accounts would enroll; `accounts` lists the first 20.")
+    total = serializers.IntegerField(help_text="How many accounts would enroll; `accounts` lists the first 50.")
     accounts = DryRunAccountSerializer(many=True)
 
 

@@ -44,6 +44,7 @@ STEP_TYPES = {
 }
 EMAIL_RECIPIENTS = {"contact": "The contact", "csm": "The account's CSM", "ae": "The account's AE"}
 TASK_ASSIGNEES = {"csm": "The account's CSM", "ae": "The account's AE", "contact_owner": "The contact's owner"}
+_WHO = {"contact": "the contact", "csm": "the CSM", "ae": "the AE", "contact_owner": "the contact's owner"}
 SETTABLE_FIELDS = {
     "ffc_actions": "FFC-Actions (adds a tag)",
     "ffc_tier": "FFC-Tier",
@@ -382,9 +383,9 @@ def step_summary(step: dict[str, Any]) -> str:
     """One line a CSM reads: what the step does."""
     kind = step["type"]
     if kind == "email":
-        return f"Email {EMAIL_RECIPIENTS.get(step['to'], step['to']).lower()}: “{step['subject']}”"
+        return f"Email {_WHO.get(step['to'], step['to'])}: “{step['subject']}”"
     if kind == "task":
-        return f"Task for {TASK_ASSIGNEES.get(step['assignee'], step['assignee']).lower()}: “{step['title']}”"
+        return f"Task for {_WHO.get(step['assignee'], step['assignee'])}: “{step['title']}”"
     if kind == "slack":
         return f"Slack: “{step['text']}”"
     if kind == "set_field":

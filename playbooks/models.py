@@ -37,7 +37,7 @@ class Playbook(TenantModel):
     description = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=PlaybookStatus.choices, default=PlaybookStatus.DRAFT)
     current_version = models.ForeignKey(
-        "PlaybookVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "PlaybookVersion", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
     )
     # Copied from the current version's trigger, so the event handler and the minute pass find their playbooks
     # with one indexed query instead of reading every definition.
@@ -65,7 +65,10 @@ class Playbook(TenantModel):
 
 
 class PlaybookVersion(TenantModel):
-    """One definition of a playbook, never changed once written (services only create these)."""
+    """One definition of a playbook, never changed once written (services only create these).
+
+    The playbook's current version and every enrollment point here with RESTRICT: a version in use cannot be
+    deleted on its own, but deleting the playbook (or the organization) takes its versions with it."""
 
     playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
@@ -92,7 +95,7 @@ class EnrollmentStatus(models.TextChoices):
 
 class Enrollment(TenantModel):
     playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="enrollments")
-    version = models.ForeignKey(PlaybookVersion, on_delete=models.PROTECT, related_name="enrollments")
+    version = models.ForeignKey(PlaybookVersion, on_delete=models.RESTRICT, related_name="enrollments")
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
     contact = models.ForeignKey("accounts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=16, choices=EnrollmentStatus.choices, default=EnrollmentStatus.ACTIVE)

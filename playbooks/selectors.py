@@ -231,7 +231,12 @@ class DryRun:
 
 
 def playbook_dry_run(
-    *, playbook: Playbook, definition: dict[str, Any] | None = None, now: datetime | None = None, limit: int = 20
+    *,
+    playbook: Playbook,
+    definition: dict[str, Any] | None = None,
+    now: datetime | None = None,
+    limit: int = 50,
+    preview_limit: int = 3,
 ) -> DryRun:
     """Which accounts would enroll now, and what each step would send them, without sending or writing anything.
 
@@ -269,7 +274,10 @@ def playbook_dry_run(
         contacts.setdefault(contact.account_id, contact)
     version_number = playbook.current_version.number if playbook.current_version else 0
     rows = []
-    for account in accounts:
+    for position, account in enumerate(accounts):
+        if position >= preview_limit:  # the list names them all; what would be sent is shown for the first few
+            rows.append({"account": account, "contact": contacts.get(account.pk), "steps": None})
+            continue
         steps = []
         for index, step in enumerate(definition["steps"]):
             context = StepContext(

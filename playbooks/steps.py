@@ -117,7 +117,7 @@ def run_task(context: StepContext, *, preview: bool = False) -> dict[str, Any]:
     title = context.render("title")[:255]
     due_in = context.step.get("due_in_days")
     due_date = timezone.localdate() + timedelta(days=due_in) if due_in is not None else None
-    who = (assignee.get_full_name() or assignee.email) if assignee else "nobody (no owner)"
+    who = (assignee.get_full_name() or assignee.email) if assignee else "nobody yet (no owner on the account)"
     if preview:
         return {"title": title, "assignee": who, "due_date": due_date.isoformat() if due_date else None}
     from lifecycle.services import task_create

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.selectors import organization_member_users
 from core.decorators import tenant_permission_required
+from core.models import Membership, Role
 from playbooks import definition as pdef
 from playbooks import selectors, services
 from playbooks.forms import EMPTY_DEFINITION, PlaybookForm, editor_choices, editor_state
@@ -91,7 +92,9 @@ def _editor(request, *, playbook: Playbook | None) -> HttpResponse:
                 for field in ("name", "description"):
                     for message in errors.get(field, []):
                         form.add_error(field, message)
-    members = organization_member_users(organization=organization)
+    # The audience's "CSM" choices: the members who can own accounts for customer success.
+    owners = Membership.objects.filter(role__in=(Role.CSM, Role.ADMIN)).values("user_id")
+    members = organization_member_users(organization=organization).filter(pk__in=owners)
     state = editor_state(definition, errors)
     return render(
         request,

@@ -198,3 +198,14 @@ def test_dry_run_lists_the_accounts_and_what_would_be_sent_without_sending(
     from lifecycle.models import Task
 
     assert not Task.objects.exists()
+
+
+def test_an_organization_with_playbooks_and_history_can_be_deleted(scope, make_playbook, account, tenant):
+    playbook = make_playbook([EMAIL, {"type": "wait", "days": 1}])
+    enrollment_create(playbook=playbook, account=account, key="k", summary="")
+    playbook_update(
+        tenant=tenant, playbook=playbook,
+        definition={"trigger": {"type": "event", "event": "deal.committed"}, "steps": [EMAIL]},
+    )  # fmt: skip
+    scope.delete()
+    assert not StepRun.objects.with_scopes_disabled().exists()

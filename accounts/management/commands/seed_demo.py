@@ -204,6 +204,9 @@ class Command(BaseCommand):
             from usage.demo_data import seed_usage  # usage builds on accounts: imported here, as the seeds go
 
             seed_usage(organization=organization, members=members, rng=rng)
+            from playbooks.demo_data import seed_playbooks  # playbooks build on accounts: imported here too
+
+            seed_playbooks(organization=organization, members=members, rng=rng)
             from health.demo_data import seed_health  # health reads every source above: last
 
             seed_health(organization=organization, members=members, rng=rng)
