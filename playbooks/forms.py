@@ -61,6 +61,9 @@ def editor_state(definition: Any, errors: dict[str, list[str]] | None = None) ->
     offset = trigger.get("offset_days")
     if isinstance(offset, int):
         trigger["offset_abs"], trigger["offset_direction"] = abs(offset), "before" if offset < 0 else "after"
+    # What the other trigger kinds' fields start with, should the CSM switch to one (seeds: 24 hours, 90 days).
+    for key, value in (("within_hours", 24), ("offset_abs", 90), ("cron", "0 9 * * 1"), ("field", "renewal_date")):
+        trigger.setdefault(key, value)
     audience = definition.get("audience") if isinstance(definition.get("audience"), dict) else {}
     steps = []
     for index, step in enumerate(definition.get("steps") or []):

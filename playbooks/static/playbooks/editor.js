@@ -77,6 +77,19 @@
     });
   }
 
+  // Step fields come from a <template>, so they cannot carry fixed ids; each label is tied to its input here.
+  let labelled = 0;
+  function labelFields(root) {
+    root.querySelectorAll(".field").forEach((field) => {
+      const label = field.querySelector(":scope > label");
+      const input = field.querySelector("[data-key]");
+      if (!label || !input || label.htmlFor) return;
+      labelled += 1;
+      input.id = input.id || `pb-step-field-${labelled}`;
+      label.htmlFor = input.id;
+    });
+  }
+
   function renumber(list) {
     Array.from(list.children).forEach((item, index) => {
       item.querySelector("[data-step-number]").textContent = String(index + 1);
@@ -93,6 +106,7 @@
     form.querySelector('[data-trigger-key="type"]').addEventListener("change", () => showTrigger(form));
     form.querySelector('[data-trigger-key="event"]').addEventListener("change", () => showTrigger(form));
     showTrigger(form);
+    labelFields(list);
     renumber(list);
 
     document.getElementById("pb-add-step").addEventListener("click", () => {
@@ -100,6 +114,7 @@
       const prototype = document.querySelector(`template[data-step-prototype="${type}"]`);
       const item = prototype.content.firstElementChild.cloneNode(true);
       list.appendChild(item);
+      labelFields(item);
       renumber(list);
       const first = item.querySelector("input, textarea, select");
       if (first) first.focus();
