@@ -90,8 +90,8 @@ class AccountHealth(TenantModel):
     # No index on the score: the list sorts by the effective score (an expression), and an index on a column the
     # nightly run rewrites for every account would make each of those updates a non-HOT one.
 
-    def __str__(self) -> str:
-        return f"{self.account_id}: {self.computed_score}"
+    def __str__(self) -> str:  # the account timeline reads "health overridden (computed 75)"
+        return f"(computed {self.computed_score})"
 
     def override_active(self, now) -> bool:
         return (
@@ -111,8 +111,8 @@ class CsmSentiment(TenantModel):
     class Meta:
         indexes = [models.Index(fields=["organization", "account", "-recorded_at"], name="sentiment_latest")]
 
-    def __str__(self) -> str:
-        return f"{self.account_id}: {self.sentiment}"
+    def __str__(self) -> str:  # the account timeline reads "health sentiment recorded: 4 of 5"
+        return f": {self.sentiment} of 5"
 
 
 class SignalKind(models.TextChoices):

@@ -10,6 +10,7 @@
       if (!data || !data.labels || !data.labels.length) return;
       canvas.dataset.drawn = "1";
       const [risk, watch] = data.thresholds;
+      const day = (iso) => new Date(iso + "T00:00:00").toLocaleDateString(undefined, { day: "numeric", month: "short" });
       const line = (value, color) => ({ label: "", data: data.labels.map(() => value), borderColor: color, borderDash: [4, 4], borderWidth: 1, pointRadius: 0, fill: false });
       new Chart(canvas, {
         type: "line",
@@ -17,7 +18,7 @@
           { label: "Health", data: data.scores, borderColor: "#3a5bd9", backgroundColor: "#3a5bd922", fill: true, tension: 0.2, pointRadius: data.labels.length > 30 ? 0 : 2 },
           line(risk, "#c83a3a"), line(watch, "#b26b00"),
         ] },
-        options: { maintainAspectRatio: false, animation: false, interaction: { mode: "index", intersect: false }, plugins: { legend: { display: false }, tooltip: { filter: (item) => item.datasetIndex === 0 } }, scales: { x: { ticks: { maxTicksLimit: 6 } }, y: { min: 0, max: 100, ticks: { stepSize: 20 } } } },
+        options: { maintainAspectRatio: false, animation: false, interaction: { mode: "index", intersect: false }, plugins: { legend: { display: false }, tooltip: { filter: (item) => item.datasetIndex === 0 } }, scales: { x: { ticks: { maxTicksLimit: 6, callback: (value, index) => day(data.labels[index]) } }, y: { min: 0, max: 100, ticks: { stepSize: 20 } } } },
       });
     });
   }
