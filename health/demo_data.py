@@ -44,11 +44,13 @@ def seed_health(*, organization: Organization, members: dict, rng, now=None) -> 
     CsmSentiment.objects.bulk_create(sentiments)
     for days_ago in range(HISTORY_DAYS - 1, -1, -1):
         health_compute(organization=organization, now=now - timedelta(days=days_ago))
-    scored = [
-        account for account in accounts if account.pk in set(HealthScore.objects.values_list("account_id", flat=True))
-    ]
+    # The override goes on an account whose score has most of its inputs, so its card shows the fullest picture.
+    latest = list(HealthScore.objects.filter(day=timezone.localdate(now)).order_by("account_id"))
+    fewest = min((len(row.missing) for row in latest), default=0)
+    scored = [row.account_id for row in latest if len(row.missing) == fewest]
     if scored:
-        account = rng.choice(scored)
+        chosen = rng.choice(scored)
+        account = next(account for account in accounts if account.pk == chosen)
         health_override_set(
             tenant=tenant, account=account, score=35, now=now,
             reason="Renewal call went badly: the budget holder wants to cut seats. Usage does not show it yet.",
