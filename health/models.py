@@ -79,6 +79,8 @@ class AccountHealth(TenantModel):
     computed_at = models.DateTimeField()
     band = models.CharField(max_length=10, choices=Band.choices)
     trend_delta = models.SmallIntegerField(null=True, blank=True)  # score now minus ~7 days ago
+    # The band as of the last threshold signal (or the first score): a crossing is measured from it, with a margin.
+    signalled_band = models.CharField(max_length=10, choices=Band.choices, blank=True)
     override_score = models.PositiveSmallIntegerField(null=True, blank=True)
     override_reason = models.TextField(blank=True)
     override_expires_at = models.DateTimeField(null=True, blank=True)

@@ -121,17 +121,24 @@ def score_compute(
     return ScoreResult(score=score, band=band_of(score), inputs=values, contributions=contributions, missing=missing)
 
 
-def threshold_crossed(before: int | None, after: int) -> tuple[int, str] | None:
-    """The band threshold a score crossed, and which way: going down, the lowest one crossed (the most serious);
-    going up, the highest. None when it stayed in its band, or had no score before."""
-    if before is None:
+BANDS = ("at_risk", "watch", "healthy")
+# A score must be this many points past a threshold to count as crossing it, so one that wobbles around 70
+# (70, 69, 70, 69) raises nothing, and one that slides (71, 69, 67) raises one signal, at 67.
+CROSSING_MARGIN = 2
+
+
+def band_crossed(signalled_band: str | None, score: int) -> tuple[int, str] | None:
+    """The band threshold a score has clearly crossed since the band last signalled, and which way: going down the
+    lowest one crossed (the most serious), going up the highest. None when it has not, or nothing was signalled."""
+    if signalled_band not in BANDS:
         return None
-    down = [t for t in BAND_THRESHOLDS if after < t <= before]
-    if down:
-        return min(down), "down"
-    up = [t for t in BAND_THRESHOLDS if before < t <= after]
-    if up:
-        return max(up), "up"
+    old, new = BANDS.index(signalled_band), BANDS.index(band_of(score))
+    if new < old:
+        threshold = BAND_THRESHOLDS[new]
+        return (threshold, "down") if score <= threshold - CROSSING_MARGIN else None
+    if new > old:
+        threshold = BAND_THRESHOLDS[new - 1]
+        return (threshold, "up") if score >= threshold + CROSSING_MARGIN else None
     return None
 
 

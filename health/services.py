@@ -118,7 +118,12 @@ def health_compute(
     week_ago = HealthScore.objects.filter(day__gte=today - timedelta(days=9), day__lte=today - timedelta(days=7))
     if restrict:
         current, week_ago = current.filter(account_id__in=ids), week_ago.filter(account_id__in=ids)
-    previous = dict(current.values_list("account_id", "computed_score"))
+    previous = {
+        account_id: (score, signalled or band)
+        for account_id, score, signalled, band in current.values_list(
+            "account_id", "computed_score", "signalled_band", "band"
+        )
+    }
     score_week_ago = dict(week_ago.order_by("day").values_list("account_id", "score"))  # the latest day wins
 
     score_rows, health_rows, signals = [], [], []
@@ -138,15 +143,18 @@ def health_compute(
             }
         )  # fmt: skip
         before = score_week_ago.get(account_id)
+        last_score, signalled_band = previous.get(account_id, (None, None))
+        crossed = scoring.band_crossed(signalled_band, result.score)
         health_rows.append(
             {
                 "organization_id": organization.pk, "account_id": account_id, "computed_score": result.score,
                 "computed_at": now, "band": result.band,
                 "trend_delta": result.score - before if before is not None else None,
+                "signalled_band": result.band if crossed or signalled_band is None else signalled_band,
                 "override_reason": "",
             }
         )  # fmt: skip
-        signals.extend(_signals_of(account_id, previous.get(account_id), result, inputs[account_id], usage, today))
+        signals.extend(_signals_of(account_id, last_score, crossed, result, inputs[account_id], usage, today))
 
     with transaction.atomic():
         rows_upsert(
@@ -156,7 +164,7 @@ def health_compute(
         )  # fmt: skip
         rows_upsert(
             AccountHealth, health_rows, unique=["account_id"],
-            update=["computed_score", "computed_at", "band", "trend_delta"],
+            update=["computed_score", "computed_at", "band", "trend_delta", "signalled_band"],
         )  # fmt: skip
         raised = _signals_record(organization=organization, signals=signals, now=now)
     return ComputeResult(
@@ -166,10 +174,9 @@ def health_compute(
     )
 
 
-def _signals_of(account_id, before, result, values, usage, today: date) -> list[dict[str, Any]]:
+def _signals_of(account_id, before, crossed, result, values, usage, today: date) -> list[dict[str, Any]]:
     week = "{}-W{:02d}".format(*today.isocalendar()[:2])
     found = []
-    crossed = scoring.threshold_crossed(before, result.score)
     if crossed:
         threshold, direction = crossed
         found.append(

@@ -321,3 +321,19 @@ def test_recording_sentiment_rescores_the_account_at_once(scope, org):
     after = AccountHealth.objects.get(account=account).computed_score
     # users 5 → 50 at 50, no features → 0 at 30: 31 of 80; sentiment 5 → 100 adds its 20 of 100: 45
     assert (before, after) == (31, 45)
+
+
+def test_a_score_wobbling_around_a_threshold_signals_once_it_is_clearly_across(
+    scope, org, published, django_capture_on_commit_callbacks
+):
+    from usage.models import DailyUsage
+
+    only_users_model(org, thresholds=(0, 50, 100))  # the score is the users count
+    account = AccountFactory(organization=org)
+    usage_days(account, users=80)
+    for users in (80, 69, 71, 69, 67):
+        DailyUsage.objects.filter(account=account).update(users=users)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.health_compute(organization=org)
+    crossings = [e.payload for e in published if e.name == "health.threshold_crossed"]
+    assert crossings == [{"from_score": 69, "to_score": 67, "threshold": 70, "direction": "down", "band": "watch"}]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from health.scoring import measure_score, measures_validate, score_compute, threshold_crossed
+from health.scoring import band_crossed, measure_score, measures_validate, score_compute
 
 MEASURES = [
     {"type": "active_users", "weight": 50, "thresholds": [0, 5, 10]},
@@ -50,12 +50,14 @@ def test_no_data_at_all_gives_no_score():
 
 
 @pytest.mark.parametrize(
-    ("before", "after", "expected"),
-    [(75, 65, (70, "down")), (75, 30, (40, "down")), (35, 45, (40, "up")), (30, 80, (70, "up")),
-     (50, 60, None), (None, 20, None), (70, 70, None), (40, 39, (40, "down"))],
+    ("signalled", "score", "expected"),
+    [("healthy", 65, (70, "down")), ("healthy", 30, (40, "down")), ("at_risk", 45, (40, "up")),
+     ("at_risk", 80, (70, "up")), ("watch", 60, None), (None, 20, None), ("healthy", 70, None),
+     ("healthy", 69, None), ("healthy", 68, (70, "down")), ("watch", 71, None), ("watch", 72, (70, "up")),
+     ("watch", 39, None), ("watch", 38, (40, "down"))],
 )  # fmt: skip
-def test_a_band_threshold_crossed_names_the_most_telling_one(before, after, expected):
-    assert threshold_crossed(before, after) == expected
+def test_a_crossing_names_the_most_telling_threshold_and_needs_a_clear_margin(signalled, score, expected):
+    assert band_crossed(signalled, score) == expected
 
 
 def test_the_editor_says_what_is_wrong_with_each_row():
