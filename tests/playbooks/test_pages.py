@@ -210,3 +210,31 @@ def test_a_template_installed_in_one_organization_is_not_listed_in_another(clien
         playbook_template_install(tenant=tenant, key="qbr-over-10k")
     body = client_for(Role.ADMIN, organization=other_org).get(url("playbook_list", other_org)).content.decode()
     assert "No playbooks yet" in body
+
+
+def test_the_detail_page_costs_the_same_queries_for_more_enrollments(client_for, org, playbook):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core.tenancy import tenant_scope
+
+    client = client_for(Role.CSM)
+
+    def enroll(count):
+        with tenant_scope(org):
+            for _ in range(count):
+                account = AccountFactory(organization=org, cohort="premium")
+                ContactFactory(account=account)
+                enrollment_create(playbook=playbook, account=account, key=f"k{account.pk}", summary="")
+            step_runs_due_run(organization=org)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url("playbook_detail", org, pk=playbook.pk)).status_code == 200
+        return len(captured)
+
+    enroll(2)
+    queries()  # the first request also reads the session and the membership into the cache
+    few = queries()
+    enroll(6)
+    assert queries() == few

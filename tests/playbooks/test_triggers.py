@@ -236,18 +236,34 @@ def test_audience_filters_cohort_owner_arr_and_contact_stage(scope, clock, make_
     assert names({"lifecycle_stages": ["customer"]}) == ["Small"]
 
 
-def test_audience_health_score_range(scope, clock, make_playbook, account):
-    health_selectors = pytest.importorskip("health.selectors")
-    if not hasattr(health_selectors, "effective_scores"):
-        pytest.skip("health.selectors.effective_scores has not landed yet")
-    from playbooks.selectors import audience_score_filter
+def test_audience_health_score_range(scope, clock, make_playbook, tenant, account):
+    """Scores come from the health app (health.selectors.effective_scores): an override counts as the score."""
+    from health.services import health_compute, health_override_set
 
-    scores = health_selectors.effective_scores(account_ids=[account.pk])
-    score = scores.get(account.pk)
-    if score is None:
-        assert audience_score_filter(audience={"score_min": 0}, account_ids=[account.pk]) == []
-    else:
-        assert audience_score_filter(audience={"score_min": score, "score_max": score}, account_ids=[account.pk]) == [
-            account.pk
-        ]
-        assert audience_score_filter(audience={"score_min": min(100, score + 1)}, account_ids=[account.pk]) == []
+    renewal = date(2027, 1, 15)
+    healthy = AccountFactory(organization=scope, name="Healthy Co", renewal_date=renewal)
+    type(account).objects.filter(pk=account.pk).update(renewal_date=renewal)
+    unscored = AccountFactory(organization=scope, name="Unscored Co", renewal_date=renewal)
+    metrics = [
+        {"account": pk, "date": (NOW.date() - timedelta(days=offset)).isoformat(), "users": 5, "instances": 2,
+         "devices": 3, "applications": 2}
+        for pk in (account.pk, healthy.pk) for offset in range(30)
+    ]  # fmt: skip
+    usage_ingest(tenant=tenant, metrics=metrics, events=[])
+    assert health_compute(organization=scope, account_ids=[account.pk, healthy.pk]).scored == 2
+    until = date(2026, 12, 31)
+    health_override_set(tenant=tenant, account=account, score=30, reason="Champion left", expires_on=until)
+    health_override_set(tenant=tenant, account=healthy, score=85, reason="Expanding", expires_on=until)
+
+    at_risk = make_playbook(
+        [TASK], trigger={"type": "date", "field": "renewal_date", "offset_days": -90},
+        audience={"score_min": 0, "score_max": 40}, name="At risk",
+    )  # fmt: skip
+    thriving = make_playbook(
+        [TASK], trigger={"type": "date", "field": "renewal_date", "offset_days": -90},
+        audience={"score_min": 80}, name="Thriving",
+    )  # fmt: skip
+    time_triggers_evaluate(organization=scope)
+    assert enrolled(at_risk) == ["Bluefin Labs"]
+    assert enrolled(thriving) == ["Healthy Co"]
+    assert unscored.name not in enrolled(at_risk) + enrolled(thriving)  # no score is in no range
