@@ -51,7 +51,8 @@ class HealthModel(TenantModel):
 class HealthScore(TenantModel):
     """One day's score of an account, kept with what produced it; a recompute the same day replaces the row."""
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique (account, day) constraint leads with the account and serves its lookups.
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     computed_at = models.DateTimeField()
     score = models.PositiveSmallIntegerField()

@@ -262,7 +262,7 @@ def _signals_record(*, organization: Organization, signals: list[dict[str, Any]]
 def rows_upsert(model, rows: list[dict[str, Any]], *, unique: list[str], update: list[str]) -> None:
     """One statement for any number of rows on PostgreSQL, so the statement count does not grow with the
     organization (core.bulk.bulk_upsert sends one per 1,000 rows): the rows travel as one JSON document that
-    `jsonb_to_recordset` turns back into typed columns for `INSERT … SELECT … ON CONFLICT DO UPDATE`.
+    `json_to_recordset` turns back into typed columns for `INSERT … SELECT … ON CONFLICT DO UPDATE`.
     Elsewhere (SQLite in development and tests) Django's bulk_create with update_conflicts."""
     if not rows:
         return
@@ -279,11 +279,28 @@ def rows_upsert(model, rows: list[dict[str, Any]], *, unique: list[str], update:
     record = ", ".join(
         f"{quote(column)} {fields[name].db_type(connection)}" for name, column in zip(names, columns, strict=True)
     )
-    document = json.dumps([dict(zip(columns, row.values(), strict=True)) for row in rows], cls=DjangoJSONEncoder)
+    # Dates and times become ISO strings first (they repeat: today, now), so the C encoder never calls back.
+    iso: dict[Any, str] = {}
+
+    def plain(value):
+        if isinstance(value, date):  # datetime too
+            if value not in iso:
+                iso[value] = value.isoformat()
+            return iso[value]
+        return value
+
+    temporal = [index for index, value in enumerate(rows[0].values()) if isinstance(value, date)]
+    records = []
+    for row in rows:
+        values = list(row.values())
+        for index in temporal:
+            values[index] = plain(values[index])
+        records.append(dict(zip(columns, values, strict=True)))
+    document = json.dumps(records, cls=DjangoJSONEncoder)
     column_list = ", ".join(quote(column) for column in columns)
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({column_list}) "  # noqa: S608 - names come from the model
-        f"SELECT {column_list} FROM jsonb_to_recordset(%s::jsonb) AS t({record}) "
+        f"SELECT {column_list} FROM json_to_recordset(%s::json) AS t({record}) "
         f"ON CONFLICT ({', '.join(quote(fields[name].column) for name in unique)}) DO UPDATE SET "
         + ", ".join(f"{quote(fields[name].column)} = EXCLUDED.{quote(fields[name].column)}" for name in update)
     )
