@@ -46,6 +46,28 @@ class PlaybookSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        tenant = self.context.get("tenant")
+        if data.get("definition") and not (tenant and tenant.can(PLAYBOOK_WRITE)):
+            data["definition"] = definition_without_secrets(data["definition"])
+        return data
+
+
+def definition_without_secrets(definition: dict) -> dict:
+    """A Slack incoming webhook's address is its secret (anyone holding it can post to the channel), and a webhook
+    address may carry a token: roles that cannot edit playbooks read the host only."""
+    from urllib.parse import urlsplit
+
+    steps = []
+    for step in definition.get("steps", []):
+        step = dict(step)
+        for key in ("webhook_url", "url"):
+            if key in step:
+                step[key] = f"{urlsplit(step[key]).scheme}://{urlsplit(step[key]).hostname}/…"
+        steps.append(step)
+    return {**definition, "steps": steps}
+
 
 def _service_values(validated: dict) -> dict:
     values = dict(validated)

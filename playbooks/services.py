@@ -165,7 +165,8 @@ def _status_set(tenant: Tenant, playbook: Playbook, status: str, allowed_from: t
     before = playbook.status
     playbook.refresh_from_db()
     if changed:
-        audit_record(tenant=tenant, action=f"playbook.{status}", obj=playbook, changes={"status": [before, status]})
+        action = "playbook.paused" if status == PlaybookStatus.PAUSED else "playbook.resumed"
+        audit_record(tenant=tenant, action=action, obj=playbook, changes={"status": [before, status]})
     return playbook
 
 

@@ -103,3 +103,12 @@ def test_openapi_describes_the_playbook_routes(api_for, client_for):
     text = schema.content.decode()
     assert "/api/v1/playbooks/schema/" in text
     assert "/api/v1/playbooks/{id}/dry-run/" in text
+
+
+def test_read_only_roles_do_not_see_slack_and_webhook_addresses(api_for):
+    secret = "https://hooks.slack.com/services/T1/B2/very-secret"
+    definition = {**DEFINITION, "steps": [{"type": "slack", "webhook_url": secret, "text": "Hi"}]}
+    created = api_for(Role.CSM).post(URL, {"name": "Alerts", "definition": definition}, format="json")
+    assert created.json()["definition"]["steps"][0]["webhook_url"] == secret
+    read = api_for(Role.VIEWER).get(f"{URL}{created.json()['id']}/").json()
+    assert read["definition"]["steps"][0]["webhook_url"] == "https://hooks.slack.com/…"
