@@ -123,6 +123,7 @@ def signal_list(request, org_slug: str) -> HttpResponse:
             "kinds": [("risk", "All risk signals"), ("expansion", "All expansion signals"), *SignalKind.choices],
             "is_filtered": bool(kind or account),
             "query": query_without(request, "cursor"),
+            "section": "signal_list",  # the nav's active item
         },
     )
 
@@ -200,7 +201,7 @@ def health_model_edit(request, org_slug: str) -> HttpResponse:
         {
             "form": form, "rows": rows, "cohort": cohort, "cohort_tabs": COHORT_TABS, "own": own,
             "default": default, "shown": shown, "can_edit": can_edit, "has_errors": bool(errors or form.errors),
-            "models": selectors.health_models(), "section": "health",
+            "models": selectors.health_models(), "section": "health_model_edit",  # the nav's active item
         },
     )  # fmt: skip
 

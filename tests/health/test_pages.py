@@ -244,3 +244,11 @@ def test_the_qbr_pack_has_the_health_part(org, scored):
     assert part.data["score"] == 44
     assert part.data["change"] == -37
     assert part.data["factors"][0]["label"] == "Active users"
+
+
+def test_the_navigation_marks_the_health_pages_active(org, client_for, scope):
+    admin = client_for(Role.ADMIN)
+    signals = admin.get(f"/o/{org.slug}/health/signals/").content.decode()
+    assert re.search(r'href="/o/northwind/health/signals/" class="active"', signals)
+    model = admin.get(f"/o/{org.slug}/settings/health/").content.decode()
+    assert re.search(r'href="/o/northwind/settings/health/" class="active"', model)
