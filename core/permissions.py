@@ -29,6 +29,7 @@ class Permission(StrEnum):
     CHURN_WRITE = "churn.write"
     MIGRATION_WRITE = "migration.write"
     USAGE_WRITE = "usage.write"
+    PLAYBOOK_WRITE = "playbook.write"
     ORGANIZATION_MANAGE = "organization.manage"  # members, API keys, organization settings
 
 
@@ -51,6 +52,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.CHURN_WRITE: "Open churn cases, run and skip their steps",
     Permission.MIGRATION_WRITE: "Create, run and pause server-migration campaigns",
     Permission.USAGE_WRITE: "Report product usage (daily metrics and feature events) through the API",
+    Permission.PLAYBOOK_WRITE: "Create, edit, pause and resume playbooks; retry failed steps",
     Permission.ORGANIZATION_MANAGE: "Manage members, API keys and organization settings",
 }
 
@@ -64,7 +66,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     # Seed 002: customer success identifies PQLs from product usage; sales owns the rest of the funnel.
     # Seed 000: migration campaigns are run by customer success (and admins), not by sales.
     # Product usage is reported by the product's database with a customer-success key (seed 000, "Data Sources").
-    Role.AE: _EVERYTHING - _ADMIN_ONLY - {Permission.STAGE_SET_PQL, Permission.MIGRATION_WRITE, Permission.USAGE_WRITE},
+    # Playbooks email customers and post on the team's behalf: customer success's automation, not sales'.
+    Role.AE: _EVERYTHING
+    - _ADMIN_ONLY
+    - {Permission.STAGE_SET_PQL, Permission.MIGRATION_WRITE, Permission.USAGE_WRITE, Permission.PLAYBOOK_WRITE},
     # Support creates and corrects contacts from tickets but does not own the account book.
     # Seed 004, "Customer requests": whoever hears a request files it, support included.
     Role.SUPPORT: frozenset(

@@ -8,5 +8,5 @@ yet; this one alias is the place to switch to a dedicated `Permission.PLAYBOOK_W
 
 from core.permissions import Permission
 
-PLAYBOOK_WRITE = Permission.MIGRATION_WRITE
+PLAYBOOK_WRITE = Permission.PLAYBOOK_WRITE
 PLAYBOOK_VIEW = Permission.VIEW

@@ -144,6 +144,11 @@ def _pdf_part(pdf: FPDF, part: PackPart) -> None:
         for feature in data["features"]:
             marker = " (new this quarter)" if feature["new_this_quarter"] else ""
             _para(pdf, f"- {feature['label']}: first used {feature['first_used_at']:%-d %b %Y}{marker}")
+    elif part.key == "health" and part.available:
+        change = f"+{data['change']}" if data["change"] > 0 else str(data["change"])
+        _para(
+            pdf, f"Health {data['score']} ({data['band']}), {change} since {data['start_score']} at the quarter's start"
+        )
     elif part.key == "incidents":
         for incident in data["incidents"]:
             state = "closed" if incident["closed_at"] else incident["status"]

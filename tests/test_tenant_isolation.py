@@ -17,6 +17,7 @@ from core.tenancy import Tenant, tenant_scope
 from integrations.models import Source, SyncKind, SyncRun
 from lifecycle.models import OnboardingStepTemplate
 from migrations_notify.models import MigrationCampaign
+from playbooks.services import enrollment_create, playbook_create
 from qbr.models import FeatureRequest, Meeting
 from tests.factories import AccountFactory, ContactFactory, DealFactory, MembershipFactory, NoteFactory, TaskFactory
 from tests.revenue.factories import revenue_objects
@@ -103,7 +104,19 @@ def victim(db):
         campaign = MigrationCampaign.objects.create(
             organization=organization, name="Secret migration", target_server="k8s-2", deadline=date(2027, 3, 31)
         )
+        playbook = playbook_create(
+            tenant=Tenant(organization=organization, role=Role.ADMIN, user=admin.user), name="Secret playbook",
+            status="active", definition={
+                "trigger": {"type": "event", "event": "deal.committed"},
+                "steps": [{"type": "wait", "days": 1}, {"type": "task", "assignee": "csm", "title": "Secret task"}],
+            },
+        )  # fmt: skip
+        enrollment = enrollment_create(playbook=playbook, account=account, key="victim", summary="")
+        step_run = enrollment.step_runs.get()
     return {
+        "playbook": playbook,
+        "playbook_enrollment": enrollment,
+        "playbook_step_run": step_run,
         "churn_case": churn_case,
         "migration_campaign": campaign,
         "meeting": meeting,
@@ -161,6 +174,10 @@ def pk_for(route_name: str, victim: dict) -> int:
         ("api:qbr", "meeting"),
         ("feature_request", "feature_request"),
         ("api:feature-request", "feature_request"),
+        ("playbooks:step_run", "playbook_step_run"),
+        ("playbooks:enrollment", "playbook_enrollment"),
+        ("playbooks:", "playbook"),
+        ("api:playbook", "playbook"),
     ):
         if route_name.startswith(prefix):
             return victim[kind].pk
@@ -243,6 +260,7 @@ def test_outsider_api_key_cannot_reach_victim_objects(victim, api_for, other_org
             assert "Secret migration" not in body
             assert "Secret QBR" not in body
             assert "Secret request" not in body
+            assert "Secret playbook" not in body
     victim_account = victim["account"]
     victim_account.refresh_from_db()
     assert victim_account.name == "Secret Customer"

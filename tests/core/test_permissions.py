@@ -42,6 +42,7 @@ def ui_request(permission: Permission, client, org, account, contact):
         Permission.FEATURE_REQUEST_WRITE: ("get", f"{base}/feature-requests/new/", None),
         Permission.CHURN_WRITE: ("get", f"{base}/churn/new/", None),
         Permission.MIGRATION_WRITE: ("get", f"{base}/migrations/new/", None),
+        Permission.PLAYBOOK_WRITE: ("get", f"{base}/playbooks/new/", None),
         # Usage is reported through the API only; a signed-in member's session reaches it too.
         Permission.USAGE_WRITE: ("post", "/api/v1/usage/", {}),
     }[permission]
@@ -100,6 +101,17 @@ API_CASES = {
         "/api/v1/migration-campaigns/",
         {"name": "Move", "target_server": "k8s-2", "deadline": "2027-06-30", "instance_source": "csv"},
     ),
+    Permission.PLAYBOOK_WRITE: (
+        "post",
+        "/api/v1/playbooks/",
+        {
+            "name": "Kickoff",
+            "definition": {
+                "trigger": {"type": "event", "event": "deal.committed"},
+                "steps": [{"type": "task", "assignee": "csm", "title": "Kickoff with {{ account.name }}"}],
+            },
+        },
+    ),
 }
 
 
@@ -112,7 +124,9 @@ def test_api_enforces_the_matrix(role, permission, org, api_for):
     method, url, data = API_CASES[permission]
     url = url.format(account=account.pk, contact=contact.pk, deal=deal.pk)
     if data:
-        data = {key: value.format(account=account.pk) for key, value in data.items()}
+        data = {
+            key: value.format(account=account.pk) if isinstance(value, str) else value for key, value in data.items()
+        }
     response = getattr(api_for(role), method)(url, data, format="json")
     if permission in ROLE_PERMISSIONS[role]:
         assert response.status_code in (200, 201, 204), (role, permission, response.status_code, response.content)

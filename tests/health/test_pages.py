@@ -233,10 +233,8 @@ def test_only_admins_edit_the_model(org, client_for, scope):
 def test_the_qbr_pack_has_the_health_part(org, scored):
     from datetime import date
 
-    from health.selectors import health_pack_part
-    from qbr.datapack import data_pack, register_source
+    from qbr.datapack import data_pack
 
-    register_source("health", health_pack_part)  # tests/qbr unregisters it after its own test
     with tenant_scope(org):
         pack = {p.key: p for p in data_pack(account=scored, start=date(2026, 9, 1), end=TODAY, now=NOW)}
     part = pack["health"]
@@ -244,6 +242,21 @@ def test_the_qbr_pack_has_the_health_part(org, scored):
     assert part.data["score"] == 44
     assert part.data["change"] == -37
     assert part.data["factors"][0]["label"] == "Active users"
+
+
+def test_the_qbr_page_and_pdf_show_the_score_and_the_team_sees_its_factors(org, client_for, scored):
+    from tests.qbr.factories import MeetingFactory
+    from tests.qbr.test_meetings import _pdf_text
+
+    with tenant_scope(org):
+        meeting = MeetingFactory(account=scored, starts_at=NOW)
+    client = client_for(Role.VIEWER)
+    page = text(client.get(f"/o/{org.slug}/meetings/{meeting.pk}/").content.decode())
+    assert "Health 44 (Watch) · -37 since 81 at the start of the quarter" in page
+    assert "Pulling it down most: Active users (\u221238)" in page
+    pdf = _pdf_text(client.get(f"/o/{org.slug}/meetings/{meeting.pk}/qbr.pdf").content)
+    assert "Health 44 \\(Watch\\), -37 since 81 at the quarter's start" in pdf  # the PDF escapes parentheses
+    assert "Active users" not in pdf  # the customer's copy carries the score, not the team's diagnosis
 
 
 def test_the_navigation_marks_the_health_pages_active(org, client_for, scope):

@@ -69,9 +69,10 @@ def test_with_data_each_part_has_it(scope, account, tenant):
     Message.objects.create(organization=scope, ticket=outage, kind=Message.Kind.CUSTOMER, body_text="Since 9:00.")
     ticket(2, Priority.P2, in_quarter)
     ticket(3, Priority.P1, NOW - timedelta(days=200))  # before the quarter
-    Escalation.objects.create(
-        organization=scope, ticket=outage, repository="acme/app", issue_number=7, issue_url="https://gh.example/7"
-    )
+    with time_machine.travel(in_quarter, tick=False):  # escalated in the quarter, whatever the wall clock says
+        Escalation.objects.create(
+            organization=scope, ticket=outage, repository="acme/app", issue_number=7, issue_url="https://gh.example/7"
+        )
     shipped = feature_request_create(
         tenant=tenant, title="SSO", accounts=[account], status=FeatureRequestStatus.SHIPPED
     )
@@ -98,15 +99,18 @@ def test_a_health_source_plugs_in(account):
         return PackPart(key="health", title="Health score", source="Health app", as_of=NOW, available=True,
                         data={"score": 72})  # fmt: skip
 
+    registered = datapack._SOURCES.get("health")  # the health app's own, put back after the test
     datapack.register_source("health", health)
     try:
         part = parts(account)["health"]
-    finally:
         datapack.unregister_source("health")
+        assert parts(account)["health"].available is False
+    finally:
+        if registered is not None:
+            datapack.register_source("health", registered)
     assert part.available
     assert part.data == {"score": 72}
     assert part.source == "Health app"
-    assert parts(account)["health"].available is False
 
 
 def test_the_qbr_page_shows_the_pack_with_its_sources(org, client_for, scope, account):
