@@ -76,6 +76,7 @@ def test_csm_signs_in_filters_opens_and_edits_an_account(live_server, page, csm_
 
     page.get_by_role("link", name="Quarry Labs").click()
     assert page.get_by_test_id("account-name").inner_text() == "Quarry Labs"
+    page.wait_for_load_state("load")  # the header arrives before the rest of the page has streamed in
     assert "Robin Mayer1" in page.content()
 
     page.get_by_role("link", name="Edit account").click()

@@ -78,7 +78,10 @@ def test_csm_schedules_an_overdue_qbr_records_outcomes_and_downloads_the_pdf(liv
     assert "Quarterly business review" in summary
     assert "Scheduled" in summary
     pack = page.get_by_test_id("data-pack")
-    assert "No data yet: health scores are not set up." in page.get_by_test_id("pack-health").inner_text()
+    # The account was scored when its data committed (an event per change): no usage reported, so it says so.
+    health = page.get_by_test_id("pack-health").inner_text()
+    assert "at the start of the quarter" in health
+    assert "No data for Usage trend" in health
     assert "Line 3 dashboards down" in page.get_by_test_id("pack-incidents").inner_text()
     assert "Source: Support inbox" in pack.inner_text()
     assert "ARR $24,000" in page.get_by_test_id("pack-revenue").inner_text()

@@ -6,7 +6,6 @@ from django.contrib.auth import get_user_model
 from core.services import member_add, organization_create
 from core.tenancy import tenant_scope
 from playbooks.models import Playbook
-from tests.browser.conftest import browser, page  # noqa: F401 (the shared Chromium fixtures, used here by name)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,7 +22,7 @@ def organization():
     return organization
 
 
-def test_a_csm_builds_a_playbook_in_the_editor(live_server, page, organization):  # noqa: F811 (the fixture)
+def test_a_csm_builds_a_playbook_in_the_editor(live_server, page, organization):
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Email").fill("casey@northwind.test")
     page.get_by_label("Password").fill(PASSWORD)
