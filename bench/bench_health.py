@@ -120,7 +120,7 @@ def main() -> int:
     from core.events import events_muted
     from core.models import Organization
     from core.tenancy import tenant_scope
-    from health.models import HealthScore
+    from health.models import HealthScore, HealthSignal
     from health.services import health_compute, health_models_ensure
 
     call_command("migrate", verbosity=0)
@@ -135,7 +135,9 @@ def main() -> int:
     for slug, accounts in sizes.items():
         organization = Organization.objects.get(slug=slug)
         with tenant_scope(organization):
-            HealthScore.objects.all().delete()  # the first compute of a day inserts; the rerun updates
+            # The first compute of a day inserts (scores and the signals it raises); the rerun updates.
+            HealthScore.objects.all().delete()
+            HealthSignal.objects.all().delete()
             health_models_ensure(organization=organization)  # once per organization, not part of a nightly run
             with connection.cursor() as cursor:  # what autovacuum does between two nights
                 cursor.execute("VACUUM ANALYZE health_healthscore, health_accounthealth")

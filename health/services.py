@@ -234,10 +234,13 @@ def _signals_record(*, organization: Organization, signals: list[dict[str, Any]]
         ).values_list("account_id", "kind", "period")
     )
     new = [s for s in signals if (s["account_id"], s["kind"], s["period"]) not in existing]
-    HealthSignal.objects.bulk_create(
-        [HealthSignal(organization=organization, raised_at=now, **s) for s in new], ignore_conflicts=True,
-        batch_size=5000,
-    )  # fmt: skip
+    # One statement however many signals a night raises; a signal stored meanwhile by another run stays as it was.
+    rows_upsert(
+        HealthSignal,
+        [{"organization_id": organization.pk, "raised_at": now, **_signal_row(s)} for s in new],
+        unique=["account_id", "kind", "period"],
+        update=[],
+    )
     for signal in new:
         if signal["kind"] == SignalKind.THRESHOLD_CROSSED:
             event_publish(
@@ -259,18 +262,25 @@ def _signals_record(*, organization: Organization, signals: list[dict[str, Any]]
     return new
 
 
+def _signal_row(signal: dict[str, Any]) -> dict[str, Any]:
+    return {"account_id": signal["account_id"], "kind": str(signal["kind"]), "period": signal["period"],
+            "summary": signal["summary"], "detail": signal["detail"]}  # fmt: skip
+
+
 def rows_upsert(model, rows: list[dict[str, Any]], *, unique: list[str], update: list[str]) -> None:
     """One statement for any number of rows on PostgreSQL, so the statement count does not grow with the
     organization (core.bulk.bulk_upsert sends one per 1,000 rows): the rows travel as one JSON document that
-    `json_to_recordset` turns back into typed columns for `INSERT … SELECT … ON CONFLICT DO UPDATE`.
-    Elsewhere (SQLite in development and tests) Django's bulk_create with update_conflicts."""
+    `json_to_recordset` turns back into typed columns for `INSERT … SELECT … ON CONFLICT DO UPDATE` (or
+    `DO NOTHING` when `update` is empty). Elsewhere (SQLite in development and tests) Django's bulk_create."""
     if not rows:
         return
     if connection.vendor != "postgresql":
-        model._base_manager.bulk_create(
-            [model(**row) for row in rows], update_conflicts=True, unique_fields=unique, update_fields=update,
-            batch_size=2000,
-        )  # fmt: skip
+        conflicts = (
+            {"update_conflicts": True, "unique_fields": unique, "update_fields": update}
+            if update
+            else {"ignore_conflicts": True}
+        )
+        model._base_manager.bulk_create([model(**row) for row in rows], batch_size=2000, **conflicts)
         return
     names = list(rows[0])
     fields = {f.attname: f for f in model._meta.concrete_fields}
@@ -301,8 +311,13 @@ def rows_upsert(model, rows: list[dict[str, Any]], *, unique: list[str], update:
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({column_list}) "  # noqa: S608 - names come from the model
         f"SELECT {column_list} FROM json_to_recordset(%s::json) AS t({record}) "
-        f"ON CONFLICT ({', '.join(quote(fields[name].column) for name in unique)}) DO UPDATE SET "
-        + ", ".join(f"{quote(fields[name].column)} = EXCLUDED.{quote(fields[name].column)}" for name in update)
+        f"ON CONFLICT ({', '.join(quote(fields[name].column) for name in unique)}) "
+        + (
+            "DO UPDATE SET "
+            + ", ".join(f"{quote(fields[name].column)} = EXCLUDED.{quote(fields[name].column)}" for name in update)
+            if update
+            else "DO NOTHING"
+        )
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [document])
