@@ -1,11 +1,9 @@
 """A real Celery worker, on the real broker (Redis when REDIS_URL is set, else the embedded filesystem one)."""
 
-import time
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
 from accounts.models import CohortArrSnapshot
@@ -13,27 +11,15 @@ from accounts.tasks import snapshot_arr_by_cohort, snapshot_arr_by_cohort_for_al
 from core.tenancy import tenant_scope
 from cs_platform import celery_app
 from tests.factories import AccountFactory, OrganizationFactory
+from tests.fakes.celery_worker import running_worker, wait_for
 
 pytestmark = pytest.mark.worker
 
 
 @pytest.fixture
 def worker():
-    celery_app.conf.task_always_eager = False
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        celery_app.conf.task_always_eager = True
-
-
-def wait_for(condition, seconds=20):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
+    with running_worker():
+        yield
 
 
 @pytest.mark.django_db(transaction=True)

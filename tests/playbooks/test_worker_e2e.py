@@ -8,17 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from celery.contrib.testing.worker import start_worker
 from django.db import transaction
 
 from core.events import DomainEvent, event_publish
 from core.models import Role
 from core.tenancy import Tenant, tenant_scope
-from cs_platform import celery_app
 from playbooks.models import Enrollment, StepRun
 from playbooks.services import playbook_create
 from playbooks.tasks import playbooks_tick
 from tests.factories import AccountFactory, MembershipFactory, OrganizationFactory
+from tests.fakes.celery_worker import running_worker, wait_for
 from tests.fakes.loopback import loopback_server
 
 pytestmark = pytest.mark.worker
@@ -28,21 +27,8 @@ START = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 @pytest.fixture
 def worker():
-    celery_app.conf.task_always_eager = False
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        celery_app.conf.task_always_eager = True
-
-
-def wait_for(condition, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
+    with running_worker():
+        yield
 
 
 @pytest.mark.django_db(transaction=True)
