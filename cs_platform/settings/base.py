@@ -188,6 +188,7 @@ SPECTACULAR_SETTINGS = {
         "ChurnStepStatusEnum": "churn.models.StepStatus",
         "ChurnCaseStatusEnum": "churn.models.ChurnCaseStatus",
         "MigrationCampaignStatusEnum": "migrations_notify.models.CampaignStatus",
+        "PlaybookStatusEnum": "playbooks.models.PlaybookStatus",
     },
 }
 
