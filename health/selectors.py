@@ -101,6 +101,24 @@ class HealthCard:
     signals: list[HealthSignal] = field(default_factory=list)
     sentiment: CsmSentiment | None = None
     model_name: str = ""
+    coverage: int | None = None  # % of the model's weight the score rests on, when a measure had no data
+
+    @property
+    def low_coverage(self) -> int:
+        return LOW_COVERAGE_PERCENT
+
+
+# Below this share of the model's weight, the card warns that the score says little (seed 001: health is a signal to
+# act on, and one built on a third of its inputs would mislead).
+LOW_COVERAGE_PERCENT = 50
+
+
+def _coverage(measures: list[dict[str, Any]], missing: list[str]) -> int | None:
+    weights = {m["type"]: float(m["weight"]) for m in measures}
+    total = sum(weights.values())
+    if total <= 0:
+        return None
+    return round(100 * (total - sum(weights.get(m, 0.0) for m in missing)) / total)
 
 
 def _label(measure: str) -> str:
@@ -161,6 +179,8 @@ def account_health_card(*, account_id: int, now: datetime | None = None) -> Heal
                 )
             )  # fmt: skip
     card.missing = [{"measure": m, "label": _label(m)} for m in latest.missing]
+    if latest.missing and latest.health_model:
+        card.coverage = _coverage(latest.health_model.measures, latest.missing)
     card.chart = {
         "labels": [row.day.isoformat() for row in history],
         "scores": [row.score for row in history],

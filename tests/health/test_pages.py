@@ -55,6 +55,8 @@ def test_the_card_explains_the_score_what_pulls_it_down_and_what_changed(org, cl
     assert "▼ -37 since 24 Nov" in words
     assert "Pulling it down most: Active users (\u221238), Feature adoption breadth (\u221219)" in words
     assert "No data for csm sentiment : it is left out, and its weight is shared among the other measures." in words
+    assert "The score rests on 80% of the model's weight." in words
+    assert 'data-testid="health-low-coverage"' not in html
     assert "Active users -37.5 points" in words  # what changed since last week
     assert "Score 81 on 24 Nov → 44 now" in words
     assert "data-health-chart" in html
@@ -228,6 +230,23 @@ def test_only_admins_edit_the_model(org, client_for, scope):
     assert csm.get(f"/o/{org.slug}/settings/health/").status_code == 200
     assert "Only admins edit the health model." in csm.get(f"/o/{org.slug}/settings/health/").content.decode()
     assert csm.post(f"/o/{org.slug}/settings/health/", {"cohort": "", "name": "x"}).status_code == 403
+
+
+def test_a_score_resting_on_little_of_the_model_says_so(org, client_for):
+    with tenant_scope(org):
+        HealthModelFactory(
+            organization=org,
+            measures=[
+                {"type": "active_users", "weight": 20, "thresholds": [0, 5, 10]},
+                {"type": "csm_sentiment", "weight": 80, "thresholds": [1, 3, 5]},
+            ],
+        )
+        account = AccountFactory(organization=org)
+        usage_days(account, users=10, days=30)
+        services.health_compute(organization=org)
+    html = card(client_for(Role.VIEWER).get(f"/o/{org.slug}/accounts/{account.pk}/").content.decode())
+    assert 'aria-label="Health score 100 of 100"' in html  # all it knows is good
+    assert "The score rests on 20% of the model's weight: read it with care" in text(html)
 
 
 def test_the_qbr_pack_has_the_health_part(org, scored):
