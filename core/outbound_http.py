@@ -1,4 +1,5 @@
-"""Outbound HTTP to addresses our users type in (Slack webhooks, playbook webhooks), made safe to call.
+"""Outbound HTTP to addresses our users type in (Slack webhooks of the inbox, churn and playbooks; playbook
+webhooks), made safe to call.
 
 A CSM can type any URL; without care that is a server-side request forgery hole (http://169.254.169.254/ reads the
 cloud's metadata, http://10.0.0.5/ reaches the internal network). So:
@@ -121,7 +122,7 @@ def outbound_post(*, url: str, body: bytes, headers: dict[str, str], timeout: fl
     connection = connection_class(host, port, address, timeout)
     started = time.monotonic()
     try:
-        connection.request("POST", path, body=body, headers={"User-Agent": "cs-platform-playbooks", **headers})
+        connection.request("POST", path, body=body, headers={"User-Agent": "cs-platform", **headers})
         response = connection.getresponse()
         excerpt = response.read(EXCERPT_BYTES).decode("utf-8", errors="replace")
         status = response.status

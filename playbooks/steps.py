@@ -25,6 +25,7 @@ from core.outbound_http import OutboundRefusedError, outbound_post
 from core.tenancy import Tenant
 from playbooks import definition as pdef
 from playbooks.models import OutboundCall, Playbook, SentEmail, StepRun
+from tickets.slack import slack_message_body
 
 
 class StepSkipped(Exception):  # noqa: N818 (a skip is an outcome, not an error)
@@ -187,7 +188,7 @@ def run_slack(context: StepContext, *, preview: bool = False) -> dict[str, Any]:
     text = context.render("text")
     if preview:
         return {"channel_host": _host(context.step["webhook_url"]), "text": text}
-    body = json.dumps({"text": text}).encode()
+    body = slack_message_body(text)
     return {**_post(context, context.step["webhook_url"], body, {"Content-Type": "application/json"}), "text": text}
 
 

@@ -1,24 +1,32 @@
-"""Posting to an organization's Slack channel through its incoming webhook (seed 000: "#support-tickets")."""
+"""Posting to an organization's Slack channel through its incoming webhook (seed 000: "#support-tickets").
+
+The webhook address is typed in by an admin, so it goes through core.outbound_http like every address our users type
+(playbooks' Slack and webhook steps too): no loopback or private targets, no redirects, a timeout.
+"""
 
 import json
 import logging
-import urllib.error
-import urllib.request
+
+from core.outbound_http import OutboundRefusedError, outbound_post
 
 logger = logging.getLogger(__name__)
 
 
+def slack_message_body(text: str) -> bytes:
+    """An incoming webhook's message: plain text (Slack renders its own mrkdwn in it)."""
+    return json.dumps({"text": text}).encode()
+
+
 def slack_post(*, webhook_url: str, text: str, timeout: float = 10.0) -> bool:
     """One message; False (and a warning, without the URL, which is a secret) when Slack does not take it."""
-    request = urllib.request.Request(  # noqa: S310 (the URL is the organization's own https webhook)
-        webhook_url,
-        data=json.dumps({"text": text}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return 200 <= response.status < 300
-    except (urllib.error.URLError, TimeoutError, ValueError) as exc:
-        logger.warning("Slack webhook post failed: %s", exc.__class__.__name__)
+        response = outbound_post(
+            url=webhook_url, body=slack_message_body(text), headers={"Content-Type": "application/json"},
+            timeout=timeout,
+        )  # fmt: skip
+    except OutboundRefusedError as exc:
+        logger.warning("Slack webhook refused: %s", exc)
         return False
+    if not response.ok:
+        logger.warning("Slack webhook post failed: %s", response.error or f"HTTP {response.status}")
+    return response.ok
