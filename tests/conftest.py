@@ -65,3 +65,15 @@ def api_for(db, org):
 def tenant(org, member_factory):
     membership = member_factory(Role.ADMIN, org)
     return Tenant(organization=org, role=Role.ADMIN, user=membership.user)
+
+
+@pytest.fixture
+def domain_events():
+    """The domain events (core.events) delivered during the test, in order; delivery happens on commit, so tests
+    run the change under django_capture_on_commit_callbacks(execute=True)."""
+    from core.events import event_subscribe, event_unsubscribe
+
+    delivered: list = []
+    event_subscribe(delivered.append)
+    yield delivered
+    event_unsubscribe(delivered.append)

@@ -9,16 +9,8 @@ from core.services import audit_record
 from tests.factories import AccountFactory
 
 
-@pytest.fixture
-def received():
-    events: list[DomainEvent] = []
-    event_subscribe(events.append)
-    yield events
-    event_unsubscribe(events.append)
-
-
 def test_an_audited_change_is_published_with_its_changes_after_commit(
-    scope, tenant, received, django_capture_on_commit_callbacks
+    scope, tenant, domain_events, django_capture_on_commit_callbacks
 ):
     account = AccountFactory(organization=scope)
     with django_capture_on_commit_callbacks(execute=True):
@@ -29,8 +21,8 @@ def test_an_audited_change_is_published_with_its_changes_after_commit(
             changes={"cohort": ["trial", "starter"]},
             account_id=account.pk,
         )
-        assert received == []  # nothing before the commit
-    [event] = received
+        assert domain_events == []  # nothing before the commit
+    [event] = domain_events
     assert (event.name, event.account_id, event.object_type, event.object_id) == (
         "account.updated",
         account.pk,
@@ -42,7 +34,7 @@ def test_an_audited_change_is_published_with_its_changes_after_commit(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_rolled_back_change_publishes_nothing(org, received):
+def test_a_rolled_back_change_publishes_nothing(org, domain_events):
     from core.tenancy import Tenant, tenant_scope
 
     with tenant_scope(org):
@@ -56,31 +48,31 @@ def test_a_rolled_back_change_publishes_nothing(org, received):
 
         with pytest.raises(RuntimeError):
             change_then_fail()
-    assert received == []
+    assert domain_events == []
 
 
 def test_a_failing_subscriber_does_not_stop_the_next_one(scope, tenant, django_capture_on_commit_callbacks):
     def broken(event):
         raise ValueError("subscriber bug")
 
-    received: list[DomainEvent] = []
+    delivered: list[DomainEvent] = []
     event_subscribe(broken)
-    event_subscribe(received.append)
+    event_subscribe(delivered.append)
     try:
         account = AccountFactory(organization=scope)
         with django_capture_on_commit_callbacks(execute=True):
             audit_record(tenant=tenant, action="note.added", obj=account, account_id=account.pk)
     finally:
         event_unsubscribe(broken)
-        event_unsubscribe(received.append)
-    assert [event.name for event in received] == ["note.added"]
+        event_unsubscribe(delivered.append)
+    assert [event.name for event in delivered] == ["note.added"]
     assert Account.objects.filter(pk=account.pk).exists()
 
 
-def test_muted_changes_publish_nothing(scope, tenant, received, django_capture_on_commit_callbacks):
+def test_muted_changes_publish_nothing(scope, tenant, domain_events, django_capture_on_commit_callbacks):
     from core.events import events_muted
 
     account = AccountFactory(organization=scope)
     with django_capture_on_commit_callbacks(execute=True), events_muted():
         audit_record(tenant=tenant, action="account.updated", obj=account, account_id=account.pk)
-    assert received == []
+    assert domain_events == []

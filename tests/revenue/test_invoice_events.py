@@ -1,18 +1,7 @@
 """A changed Stripe invoice tells the rest of the product (billing health) about its account, once."""
 
-import pytest
-
-from core.events import DomainEvent, event_subscribe, event_unsubscribe
 from revenue.sync import invoices_apply
 from tests.revenue.factories import StripeCustomerFactory
-
-
-@pytest.fixture
-def received():
-    events: list[DomainEvent] = []
-    event_subscribe(events.append)
-    yield events
-    event_unsubscribe(events.append)
 
 
 def invoice(customer, status="open", **values):
@@ -29,12 +18,12 @@ def invoice(customer, status="open", **values):
 
 
 def test_a_new_or_changed_invoice_publishes_one_event_for_its_account(
-    scope, received, django_capture_on_commit_callbacks
+    scope, domain_events, django_capture_on_commit_callbacks
 ):
     customer = StripeCustomerFactory(organization=scope, account__organization=scope)
     with django_capture_on_commit_callbacks(execute=True):
         invoices_apply(organization=scope, invoices=[invoice(customer)])
-    [event] = received
+    [event] = domain_events
     assert (event.name, event.account_id, event.payload) == (
         "revenue.invoices_changed",
         customer.account_id,
@@ -43,15 +32,15 @@ def test_a_new_or_changed_invoice_publishes_one_event_for_its_account(
 
     with django_capture_on_commit_callbacks(execute=True):
         invoices_apply(organization=scope, invoices=[invoice(customer)])  # the same snapshot again: nothing new
-    assert len(received) == 1
+    assert len(domain_events) == 1
 
     with django_capture_on_commit_callbacks(execute=True):
         invoices_apply(organization=scope, invoices=[invoice(customer, status="paid", amount_paid=5000)])
-    assert [e.payload for e in received] == [{"statuses": ["open"]}, {"statuses": ["paid"]}]
+    assert [e.payload for e in domain_events] == [{"statuses": ["open"]}, {"statuses": ["paid"]}]
 
 
-def test_an_invoice_of_an_unlinked_customer_publishes_nothing(scope, received, django_capture_on_commit_callbacks):
+def test_an_invoice_of_an_unlinked_customer_publishes_nothing(scope, domain_events, django_capture_on_commit_callbacks):
     customer = StripeCustomerFactory(organization=scope, account=None)
     with django_capture_on_commit_callbacks(execute=True):
         invoices_apply(organization=scope, invoices=[invoice(customer)])
-    assert received == []
+    assert domain_events == []
