@@ -4,7 +4,6 @@ Errors are 400 with one entry per problem keyed by its path into the definition 
 "trigger.cron") or by the field ("name"); another organization's playbook is a 404 like one that does not exist.
 """
 
-from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import serializers, status
@@ -109,7 +108,7 @@ class DryRunSerializer(serializers.Serializer):
     retrieve=extend_schema(summary="Read a playbook", description="The current version's definition."),
     create=extend_schema(
         summary="Create a playbook",
-        description="Needs a role with `migration.write` (admin, csm). A definition that breaks the schema or the "
+        description="Needs a role with `playbook.write` (admin, csm). A definition that breaks the schema or the "
         "rules (unknown merge fields, an invalid cron) is a 400 keyed by paths such as `steps.1.subject`.",
         examples=[OpenApiExample("Onboarding", value={"name": "Onboarding", "definition": EXAMPLE_DEFINITION})],
     ),
@@ -124,6 +123,8 @@ class PlaybookViewSet(TenantModelViewSet):
     serializer_class = PlaybookSerializer
     queryset = Playbook.objects.none()
     permission_by_method = permissions_by_method(write=PLAYBOOK_WRITE, delete=PLAYBOOK_WRITE)
+    delete_service = services.playbook_delete
+    instance_keyword = "playbook"
     sorts = {key.param: key for key in (SortKey("name"), SortKey("name", True), SortKey("id"), SortKey("id", True))}
     default_sort = "name"
 
@@ -147,19 +148,8 @@ class PlaybookViewSet(TenantModelViewSet):
         serializer = self.get_serializer(playbook, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         values = _service_values(serializer.validated_data)
-        wanted_status = values.pop("status", None)
-        if wanted_status == PlaybookStatus.DRAFT and playbook.status != PlaybookStatus.DRAFT:
-            raise ValidationError({"status": ["A playbook that was switched on cannot go back to draft: pause it."]})
         playbook = services.playbook_update(tenant=self.tenant, playbook=playbook, **values)
-        if wanted_status == PlaybookStatus.ACTIVE:
-            services.playbook_resume(tenant=self.tenant, playbook=playbook)
-        elif wanted_status == PlaybookStatus.PAUSED:
-            services.playbook_pause(tenant=self.tenant, playbook=playbook)
         return Response(self.get_serializer(self.presented(playbook)).data)
-
-    def destroy(self, request, *args, **kwargs):
-        services.playbook_delete(tenant=self.tenant, playbook=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="Pause a playbook", request=None, responses={200: PlaybookSerializer})
     @action(detail=True, methods=["post"])

@@ -3,10 +3,10 @@ from django.apps import AppConfig
 
 def playbook_event_subscriber(event) -> None:
     """Cheap on purpose (core.events): only events a playbook can trigger on are passed on, to a task."""
-    from playbooks.definition import EVENT_TRIGGERS
+    from playbooks.definition import trigger_event_name
     from playbooks.tasks import playbook_event_received
 
-    if event.name in EVENT_TRIGGERS or (event.name == "account.updated" and "cohort" in event.changes):
+    if trigger_event_name(event):
         playbook_event_received.delay(event.organization_id, event.as_message())
 
 

@@ -34,6 +34,16 @@ EVENT_TRIGGERS: dict[str, dict[str, Any]] = {
     "ticket.sla_breached": {"label": "A support ticket breaches its SLA", "filter": "priority"},
     "usage.reported": {"label": "The product reports a feature used", "filter": "feature"},
 }
+
+
+def trigger_event_name(event) -> str:
+    """The event trigger a domain event (core.events.DomainEvent) can start, or "": account.updated is a trigger
+    only when the cohort changed."""
+    if event.name == "account.updated":
+        return "account.cohort_changed" if "cohort" in event.changes else ""
+    return event.name if event.name in EVENT_TRIGGERS else ""
+
+
 STEP_TYPES = {
     "email": "Send an email",
     "task": "Create a task",

@@ -31,7 +31,7 @@ from django.utils import timezone
 from accounts.models import Account, Contact
 from core.events import DomainEvent
 from core.models import Organization
-from core.services import audit_record
+from core.services import audit_record, field_changes
 from core.tenancy import Tenant
 from playbooks import definition as pdef
 from playbooks import selectors
@@ -120,10 +120,11 @@ def playbook_create(
 @transaction.atomic
 def playbook_update(
     *, tenant: Tenant, playbook: Playbook, name: str | None = None, description: str | None = None,
-    definition: dict[str, Any] | None = None,
+    definition: dict[str, Any] | None = None, status: str | None = None,
 ) -> Playbook:  # fmt: skip
     """Saves name and description in place; a changed definition becomes a new version, and enrollments already
-    running keep the version they started on (they point at it)."""
+    running keep the version they started on (they point at it). A status given is switched in the same
+    transaction (as playbook_pause / playbook_resume do); one that was switched on never goes back to draft."""
     playbook = Playbook.objects.select_for_update().get(pk=playbook.pk)
     errors = _name_errors(name) if name is not None else {}
     if definition is not None:
@@ -131,15 +132,14 @@ def playbook_update(
             definition = definition_validate(definition=definition, organization=tenant.organization)
         except ValidationError as exc:
             errors.update(exc.message_dict)
+    if status == PlaybookStatus.DRAFT and playbook.status != PlaybookStatus.DRAFT:
+        errors["status"] = ["A playbook that was switched on cannot go back to draft: pause it."]
     if errors:
         raise ValidationError(errors)
-    changes: dict[str, list[Any]] = {}
-    if name is not None and name.strip() != playbook.name:
-        changes["name"] = [playbook.name, name.strip()]
-        playbook.name = name.strip()
-    if description is not None and description.strip() != playbook.description:
-        changes["description"] = [playbook.description, description.strip()]
-        playbook.description = description.strip()
+    texts = {key: value.strip() for key, value in (("name", name), ("description", description)) if value is not None}
+    changes = field_changes(playbook, texts, ("name", "description"))
+    for key in changes:
+        setattr(playbook, key, texts[key])
     current = playbook.current_version
     if definition is not None and (current is None or definition != current.definition):
         number = (current.number if current else 0) + 1
@@ -153,6 +153,10 @@ def playbook_update(
     if changes:
         playbook.save()
         audit_record(tenant=tenant, action="playbook.updated", obj=playbook, changes=changes)
+    if status == PlaybookStatus.ACTIVE:
+        playbook = playbook_resume(tenant=tenant, playbook=playbook)
+    elif status == PlaybookStatus.PAUSED:
+        playbook = playbook_pause(tenant=tenant, playbook=playbook)
     return playbook
 
 
@@ -283,16 +287,9 @@ def _event_matches(trigger: dict[str, Any], event: DomainEvent) -> bool:
     return True
 
 
-def _trigger_event_name(event: DomainEvent) -> str:
-    """The playbook trigger an event can start: account.updated is a trigger only when the cohort changed."""
-    if event.name == "account.updated":
-        return "account.cohort_changed" if "cohort" in event.changes else ""
-    return event.name if event.name in pdef.EVENT_TRIGGERS else ""
-
-
 def playbook_event_handle(*, event: DomainEvent) -> int:
     """Enrolls the event's account in each active playbook whose trigger and audience it matches."""
-    trigger_name = _trigger_event_name(event)
+    trigger_name = pdef.trigger_event_name(event)
     if not trigger_name or event.account_id is None:
         return 0
     playbooks = list(selectors.active_playbooks(trigger_types=(TriggerType.EVENT,), trigger_event=trigger_name))
