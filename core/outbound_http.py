@@ -72,7 +72,7 @@ def outbound_target_check(url: str) -> tuple[str, int, str, str]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise OutboundRefusedError("The address has an invalid port.") from exc
-    allow_private = getattr(settings, "OUTBOUND_HTTP_ALLOW_PRIVATE", False)
+    allow_private = settings.OUTBOUND_HTTP_ALLOW_PRIVATE
     if port not in (80, 443) and port < 1024 and not allow_private:
         raise OutboundRefusedError(f"Port {port} may not be called.")
     try:

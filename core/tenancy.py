@@ -128,11 +128,12 @@ class OrganizationMiddleware:
         if request.session.get(ACTIVE_ORGANIZATION_SESSION_KEY) != tenant.organization.slug:
             request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = tenant.organization.slug
         # Times on the organization's pages read in its own zone (stored values stay UTC).
-        with tenant_scope(tenant.organization), timezone.override(_zone(tenant.organization.timezone)):
+        with tenant_scope(tenant.organization), timezone.override(zone_of(tenant.organization.timezone)):
             return self.get_response(request)
 
 
-def _zone(name: str) -> zoneinfo.ZoneInfo:
+def zone_of(name: str) -> zoneinfo.ZoneInfo:
+    """An organization's time zone by name; UTC for a name the zone database does not know."""
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

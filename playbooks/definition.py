@@ -22,6 +22,10 @@ from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import TextNode, VariableNode
 
 from accounts.models import Cohort, LifecycleStage
+from health.models import SignalKind
+
+# The signals health.signal_raised carries (a crossing is its own trigger, health.threshold_crossed).
+SIGNAL_KINDS = [kind for kind in SignalKind.values if kind != SignalKind.THRESHOLD_CROSSED]
 
 # Event triggers a CSM can pick, with the domain event each listens to (core.events) and its optional filter.
 EVENT_TRIGGERS: dict[str, dict[str, Any]] = {
@@ -31,6 +35,7 @@ EVENT_TRIGGERS: dict[str, dict[str, Any]] = {
     "account.cohort_changed": {"label": "An account changes cohort", "filter": "to_cohort"},
     "account.champion_changed": {"label": "The customer's champion changes", "filter": None},
     "health.threshold_crossed": {"label": "The health score crosses a threshold", "filter": "direction"},
+    "health.signal_raised": {"label": "A risk or expansion signal is raised", "filter": "kind"},
     "ticket.sla_breached": {"label": "A support ticket breaches its SLA", "filter": "priority"},
     "usage.reported": {"label": "The product reports a feature used", "filter": "feature"},
 }
@@ -101,6 +106,7 @@ SCHEMA: dict[str, Any] = {
                             "to_stage": {"type": "string", "maxLength": 64},
                             "to_cohort": {"enum": [*Cohort.values, ""]},
                             "direction": {"enum": ["down", "up", ""]},
+                            "kind": {"enum": [*SIGNAL_KINDS, ""]},
                             "priority": {"type": "string", "maxLength": 32},
                             "feature": {"type": "string", "maxLength": 64},
                         },

@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 
 from accounts.models import Cohort, LifecycleStage
+from health.models import SignalKind
 from lifecycle.models import DealStage
 from playbooks import definition as pdef
 from tickets.models import Priority
@@ -105,6 +106,7 @@ def editor_choices(*, members) -> dict[str, Any]:
         "lifecycle_stages": LifecycleStage.choices,
         "deal_stages": DealStage.choices,
         "priorities": Priority.choices,
+        "signal_kinds": [(kind, SignalKind(kind).label) for kind in pdef.SIGNAL_KINDS],
         "members": [(member.pk, member.get_full_name() or member.email) for member in members],
         "merge_fields": pdef.merge_field_names(),
     }  # fmt: skip

@@ -14,6 +14,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Account, AccountStatus, Contact
+from core.tenancy import zone_of
 from playbooks import definition as pdef
 from playbooks.models import Enrollment, Playbook, PlaybookStatus, SentEmail, StepRun, StepRunStatus, TriggerType
 
@@ -216,10 +217,6 @@ def first_contact(*, account_id: int) -> Contact | None:
     return Contact.objects.filter(account_id=account_id).order_by("created_at", "id").first()
 
 
-def today_in(zone) -> date:
-    return timezone.now().astimezone(zone).date()
-
-
 # --- Dry run ---------------------------------------------------------------------------------------------------
 
 
@@ -253,7 +250,7 @@ def playbook_dry_run(
         ids = [c.account_id for c in inaction_candidates(playbook=playbook, definition=definition, now=now)]
         note = "These accounts would enroll at the next minute's pass."
     elif trigger["type"] == TriggerType.DATE:
-        today = now.astimezone(_zone(playbook.organization)).date()
+        today = now.astimezone(zone_of(playbook.organization.timezone)).date()
         ids = [c.account_id for c in date_candidates(playbook=playbook, definition=definition, today=today)]
         note = "These accounts would enroll at the next minute's pass."
     else:
@@ -294,12 +291,3 @@ def playbook_dry_run(
             steps.append(entry)
         rows.append({"account": account, "contact": contacts.get(account.pk), "steps": steps})
     return DryRun(note=note, total=len(ids), accounts=rows)
-
-
-def _zone(organization):
-    import zoneinfo
-
-    try:
-        return zoneinfo.ZoneInfo(organization.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")

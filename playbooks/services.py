@@ -19,7 +19,6 @@ that over at-least-once, since a duplicate customer email is worse than a visibl
 from __future__ import annotations
 
 import logging
-import zoneinfo
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +31,7 @@ from accounts.models import Account, Contact
 from core.events import DomainEvent
 from core.models import Organization
 from core.services import audit_record, field_changes
-from core.tenancy import Tenant
+from core.tenancy import Tenant, zone_of
 from playbooks import definition as pdef
 from playbooks import selectors
 from playbooks.models import (
@@ -280,6 +279,8 @@ def _event_matches(trigger: dict[str, Any], event: DomainEvent) -> bool:
         return (event.changes.get("stage") or [None, None])[1] == trigger["to_stage"]
     if name == "health.threshold_crossed" and trigger.get("direction"):
         return event.payload.get("direction") == trigger["direction"]
+    if name == "health.signal_raised" and trigger.get("kind"):
+        return event.payload.get("kind") == trigger["kind"]
     if name == "ticket.sla_breached" and trigger.get("priority"):
         return event.payload.get("priority") == trigger["priority"]
     if name == "usage.reported" and trigger.get("feature"):
@@ -320,7 +321,7 @@ def playbook_event_handle(*, event: DomainEvent) -> int:
 def time_triggers_evaluate(*, organization: Organization, now: datetime | None = None) -> int:
     """The minute pass's first half: inaction, date and schedule triggers, one candidate query per playbook."""
     now = now or timezone.now()
-    zone = _zone(organization)
+    zone = zone_of(organization.timezone)
     enrolled = 0
     for playbook in selectors.active_playbooks(trigger_types=selectors.TIME_TRIGGERS):
         definition = playbook.current_version.definition
@@ -343,13 +344,6 @@ def time_triggers_evaluate(*, organization: Organization, now: datetime | None =
             candidates = selectors.schedule_candidates(playbook=playbook, definition=definition, slot=slot)
         enrolled += enrollments_bulk_create(playbook=playbook, candidates=candidates, summary=summary, now=now)
     return enrolled
-
-
-def _zone(organization: Organization):
-    try:
-        return zoneinfo.ZoneInfo(organization.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
 
 
 # --- Running steps ---------------------------------------------------------------------------------------------
@@ -381,8 +375,9 @@ def step_runs_due(*, now: datetime, limit: int = DUE_BATCH) -> list[int]:
 
 
 def step_runs_due_run(*, organization: Organization, now: datetime | None = None, rounds: int = 10) -> int:
-    """Claims and runs every due step of the organization. A step that finishes makes its successor due at once
-    (no wait), so the pass goes round again until nothing is due (at most `rounds` times)."""
+    """Claims and runs every due step of the organization (the tenant scope the caller is in). A step that
+    finishes makes its successor due at once (no wait), so the pass goes round again until nothing is due (at most
+    `rounds` times)."""
     ran = 0
     for _ in range(rounds):
         moment = now or timezone.now()
@@ -408,7 +403,7 @@ def _context(step_run: StepRun, *, step: dict[str, Any]) -> StepContext:
     )  # fmt: skip
 
 
-def step_run_execute(*, step_run_id: int, now: datetime | None = None) -> StepRun:
+def step_run_execute(*, step_run_id: int, now: datetime | None = None) -> None:
     """Runs a step this caller has claimed (status running), records what happened and moves the enrollment on."""
     now = now or timezone.now()
     step_run = StepRun.objects.select_related(
@@ -420,15 +415,13 @@ def step_run_execute(*, step_run_id: int, now: datetime | None = None) -> StepRu
         StepRun.objects.filter(pk=step_run.pk, status=StepRunStatus.RUNNING).update(
             status=StepRunStatus.CANCELLED, finished_at=now
         )
-        step_run.refresh_from_db()
-        return step_run
+        return
     if enrollment.playbook.status != PlaybookStatus.ACTIVE:
         # Paused between the due query and the claim: hand the row back untouched.
         StepRun.objects.filter(pk=step_run.pk, status=StepRunStatus.RUNNING).update(
             status=StepRunStatus.PENDING, claimed_at=None, attempts=F("attempts") - 1
         )
-        step_run.refresh_from_db()
-        return step_run
+        return
     steps = enrollment.version.definition["steps"]
     step = steps[step_run.step_index]
     try:
@@ -445,8 +438,6 @@ def step_run_execute(*, step_run_id: int, now: datetime | None = None) -> StepRu
         _fail(step_run, f"{exc.__class__.__name__}: {exc}"[:2000], now, retryable=True)
     else:
         _finish(step_run, StepRunStatus.SUCCEEDED, now, result=result)
-    step_run.refresh_from_db()
-    return step_run
 
 
 @transaction.atomic

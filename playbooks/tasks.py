@@ -11,7 +11,7 @@ from core.tasks import TenantTask
 
 @shared_task(name="playbooks.tasks.playbooks_tick_all_organizations")
 def playbooks_tick_all_organizations() -> int:
-    """Every minute (beat): one tick per organization that has an active playbook or a step waiting to run."""
+    """Every minute (beat): one tick per organization that has an active playbook (a paused one's due steps wait)."""
     from core.tenancy import platform_scope
     from playbooks.models import Playbook, PlaybookStatus
 

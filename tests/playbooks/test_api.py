@@ -5,6 +5,7 @@ import pytest
 from core.models import Role
 from playbooks.definition import SCHEMA
 from playbooks.models import Playbook
+from tests.factories import AccountFactory
 
 DEFINITION = {
     "trigger": {"type": "event", "event": "deal.committed"},
@@ -18,6 +19,7 @@ URL = "/api/v1/playbooks/"
 
 
 def test_create_read_list_edit_pause_resume_delete(api_for, org):
+    AccountFactory(organization=org, name="Bluefin Labs", cohort="premium")
     api = api_for(Role.CSM)
     created = api.post(URL, {"name": "Onboarding", "definition": DEFINITION, "status": "active"}, format="json")
     assert created.status_code == 201, created.json()
@@ -41,7 +43,11 @@ def test_create_read_list_edit_pause_resume_delete(api_for, org):
 
     assert api.post(f"{url}pause/").json()["status"] == "paused"
     assert api.post(f"{url}resume/").json()["status"] == "active"
-    assert api.get(f"{url}dry-run/").status_code == 200
+    dry_run = api.get(f"{url}dry-run/")
+    assert dry_run.status_code == 200
+    assert dry_run.json()["total"] == 1
+    [row] = dry_run.json()["accounts"]
+    assert (row["account_name"], row["steps"][0]["preview"]["title"]) == ("Bluefin Labs", "Kickoff with Bluefin Labs")
 
     assert api.delete(url).status_code == 204
     assert api.get(url).status_code == 404

@@ -53,7 +53,7 @@ def test_a_wait_step_is_a_due_time_and_the_next_step_runs_after_it(scope, clock,
     assert enrollment.status == "completed"
 
 
-def test_a_failing_step_is_retried_with_backoff_then_failed(scope, clock, make_playbook, account):
+def test_a_failing_step_is_retried_with_backoff_then_failed(scope, clock, make_playbook, account, tenant):
     with loopback_server() as server:
         server.expect_request("/hook").respond_with_data("upstream down", status=503)
         playbook = make_playbook([{"type": "webhook", "url": server.url_for("/hook")}])
@@ -83,18 +83,11 @@ def test_a_failing_step_is_retried_with_backoff_then_failed(scope, clock, make_p
         # The retry button: due now with fresh attempts; this time the receiver answers.
         server.clear()
         server.expect_request("/hook").respond_with_data("ok")
-        step_run_retry(tenant=scope_tenant(scope), step_run=step)
+        step_run_retry(tenant=tenant, step_run=step)
         run(scope)
     step.refresh_from_db()
     enrollment.refresh_from_db()
     assert (step.status, step.attempts, enrollment.status) == ("succeeded", 1, "completed")
-
-
-def scope_tenant(org):
-    from core.models import Role
-    from core.tenancy import Tenant
-
-    return Tenant(organization=org, role=Role.ADMIN)
 
 
 def test_only_a_failed_step_can_be_retried(scope, clock, make_playbook, account, tenant):

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 
 from accounts.services import account_update, contact_update
 from core.events import DomainEvent
@@ -267,3 +268,28 @@ def test_audience_health_score_range(scope, clock, make_playbook, tenant, accoun
     assert enrolled(at_risk) == ["Bluefin Labs"]
     assert enrolled(thriving) == ["Healthy Co"]
     assert unscored.name not in enrolled(at_risk) + enrolled(thriving)  # no score is in no range
+
+
+def test_a_risk_signal_of_the_chosen_kind_enrolls(scope, clock, make_playbook, account):
+    drop = make_playbook(
+        [TASK], trigger={"type": "event", "event": "health.signal_raised", "kind": "usage_drop"}, name="Usage drop"
+    )
+
+    def signal(kind):
+        return DomainEvent(organization_id=scope.pk, name="health.signal_raised", account_id=account.pk,
+                           object_type="account", object_id=account.pk, payload={"kind": kind})  # fmt: skip
+
+    assert playbook_event_handle(event=signal("seat_growth")) == 0
+    assert playbook_event_handle(event=signal("usage_drop")) == 1
+    assert enrolled(drop) == ["Bluefin Labs"]
+
+
+def test_a_signal_kind_that_does_not_exist_is_refused(scope):
+    from playbooks.services import definition_validate
+
+    with pytest.raises(ValidationError) as refused:
+        definition_validate(
+            definition={"trigger": {"type": "event", "event": "health.signal_raised", "kind": "moon_phase"},
+                        "steps": [TASK]},
+        )  # fmt: skip
+    assert "trigger.kind" in refused.value.message_dict
