@@ -1,15 +1,14 @@
 """Writes of health: computing scores set-based, overrides, sentiment, the model editor, signals and their events."""
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account, AccountStatus, Cohort
+from core.bulk import bulk_upsert
 from core.errors import ApplicationError
 from core.events import DomainEvent, event_publish
 from core.models import Organization
@@ -157,14 +156,16 @@ def health_compute(
         signals.extend(_signals_of(account_id, last_score, crossed, result, inputs[account_id], usage, today))
 
     with transaction.atomic():
-        rows_upsert(
-            HealthScore, score_rows, unique=["account_id", "day"],
-            update=["computed_at", "score", "band", "inputs", "contributions", "missing", "health_model_id",
-                    "model_version"],
+        bulk_upsert(
+            HealthScore, score_rows, unique_fields=["account_id", "day"],
+            update_fields=["computed_at", "score", "band", "inputs", "contributions", "missing", "health_model_id",
+                           "model_version"],
+            one_statement=True,
         )  # fmt: skip
-        rows_upsert(
-            AccountHealth, health_rows, unique=["account_id"],
-            update=["computed_score", "computed_at", "band", "trend_delta", "signalled_band"],
+        bulk_upsert(
+            AccountHealth, health_rows, unique_fields=["account_id"],
+            update_fields=["computed_score", "computed_at", "band", "trend_delta", "signalled_band"],
+            one_statement=True,
         )  # fmt: skip
         raised = _signals_record(organization=organization, signals=signals, now=now)
     return ComputeResult(
@@ -235,11 +236,12 @@ def _signals_record(*, organization: Organization, signals: list[dict[str, Any]]
     )
     new = [s for s in signals if (s["account_id"], s["kind"], s["period"]) not in existing]
     # One statement however many signals a night raises; a signal stored meanwhile by another run stays as it was.
-    rows_upsert(
+    bulk_upsert(
         HealthSignal,
         [{"organization_id": organization.pk, "raised_at": now, **_signal_row(s)} for s in new],
-        unique=["account_id", "kind", "period"],
-        update=[],
+        unique_fields=["account_id", "kind", "period"],
+        update_fields=[],
+        one_statement=True,
     )
     for signal in new:
         if signal["kind"] == SignalKind.THRESHOLD_CROSSED:
@@ -265,62 +267,6 @@ def _signals_record(*, organization: Organization, signals: list[dict[str, Any]]
 def _signal_row(signal: dict[str, Any]) -> dict[str, Any]:
     return {"account_id": signal["account_id"], "kind": str(signal["kind"]), "period": signal["period"],
             "summary": signal["summary"], "detail": signal["detail"]}  # fmt: skip
-
-
-def rows_upsert(model, rows: list[dict[str, Any]], *, unique: list[str], update: list[str]) -> None:
-    """One statement for any number of rows on PostgreSQL, so the statement count does not grow with the
-    organization (core.bulk.bulk_upsert sends one per 1,000 rows): the rows travel as one JSON document that
-    `json_to_recordset` turns back into typed columns for `INSERT … SELECT … ON CONFLICT DO UPDATE` (or
-    `DO NOTHING` when `update` is empty). Elsewhere (SQLite in development and tests) Django's bulk_create."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        conflicts = (
-            {"update_conflicts": True, "unique_fields": unique, "update_fields": update}
-            if update
-            else {"ignore_conflicts": True}
-        )
-        model._base_manager.bulk_create([model(**row) for row in rows], batch_size=2000, **conflicts)
-        return
-    names = list(rows[0])
-    fields = {f.attname: f for f in model._meta.concrete_fields}
-    quote = connection.ops.quote_name
-    columns = [fields[name].column for name in names]
-    record = ", ".join(
-        f"{quote(column)} {fields[name].db_type(connection)}" for name, column in zip(names, columns, strict=True)
-    )
-    # Dates and times become ISO strings first (they repeat: today, now), so the C encoder never calls back.
-    iso: dict[Any, str] = {}
-
-    def plain(value):
-        if isinstance(value, date):  # datetime too
-            if value not in iso:
-                iso[value] = value.isoformat()
-            return iso[value]
-        return value
-
-    temporal = [index for index, value in enumerate(rows[0].values()) if isinstance(value, date)]
-    records = []
-    for row in rows:
-        values = list(row.values())
-        for index in temporal:
-            values[index] = plain(values[index])
-        records.append(dict(zip(columns, values, strict=True)))
-    document = json.dumps(records, cls=DjangoJSONEncoder)
-    column_list = ", ".join(quote(column) for column in columns)
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({column_list}) "  # noqa: S608 - names come from the model
-        f"SELECT {column_list} FROM json_to_recordset(%s::json) AS t({record}) "
-        f"ON CONFLICT ({', '.join(quote(fields[name].column) for name in unique)}) "
-        + (
-            "DO UPDATE SET "
-            + ", ".join(f"{quote(fields[name].column)} = EXCLUDED.{quote(fields[name].column)}" for name in update)
-            if update
-            else "DO NOTHING"
-        )
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [document])
 
 
 # --- Overrides and sentiment ----------------------------------------------------------------------------------------
