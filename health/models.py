@@ -101,6 +101,11 @@ class AccountHealth(TenantModel):
             self.override_score is not None and self.override_expires_at is not None and self.override_expires_at > now
         )
 
+    def effective_score(self, now) -> int:
+        """The CSM's override while it lasts, else the computed score (the same rule as
+        health.selectors.effective_score_expression, in SQL for the list)."""
+        return self.override_score if self.override_active(now) else self.computed_score
+
 
 class CsmSentiment(TenantModel):
     """A CSM's read of the relationship, 1 (about to leave) to 5 (advocate): the latest feeds the score."""

@@ -151,7 +151,7 @@ def account_health_card(*, account_id: int, now: datetime | None = None) -> Heal
         return card
     card.overridden = health.override_active(now)
     card.override_expired = health.override_score is not None and not card.overridden
-    card.effective_score = health.override_score if card.overridden else health.computed_score
+    card.effective_score = health.effective_score(now)
     card.effective_band = band_of(card.effective_score)
     card.model_name = f"{latest.health_model.name if latest.health_model else 'Deleted model'} v{latest.model_version}"
     week_ago = next((row for row in reversed(history) if row.day <= today - timedelta(days=7)), None)

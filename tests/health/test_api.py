@@ -45,6 +45,8 @@ def test_the_api_lists_computed_and_effective_scores_at_a_constant_query_count(o
     assert [(r["account"], r["effective_score"], r["computed_score"], r["overridden"]) for r in rows] == [
         (accounts[0].pk, 90, 50, True), (accounts[1].pk, 50, 50, False), (accounts[2].pk, 50, 50, False),
     ]  # fmt: skip
+    # The overridden account's bands: healthy by the CSM's score, watch by the computed one.
+    assert (rows[0]["effective_band"], rows[0]["band"]) == ("healthy", "watch")
     assert api.get("/api/v1/health-scores/", {"account": accounts[1].pk}).json()["results"][0]["account"] == (
         accounts[1].pk
     )
