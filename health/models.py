@@ -130,7 +130,6 @@ class SignalKind(models.TextChoices):
     INSTANCE_GROWTH = "instance_growth", "Instance growth"
 
 
-RISK_KINDS = {SignalKind.USAGE_DROP}
 EXPANSION_KINDS = {SignalKind.SEAT_GROWTH, SignalKind.INSTANCE_GROWTH}
 
 

@@ -53,12 +53,11 @@ def effective_score_expression(now: datetime | None = None):
 
 
 def accounts_with_health(accounts: QuerySet) -> QuerySet:
-    """The account list's `health_score` (effective), `health_band` and `health_trend` columns: one LEFT JOIN in
+    """The account list's `health_score` (effective), `health_trend` and `health_overridden` columns: one LEFT JOIN in
     the list's one query, so its query count does not change."""
     return accounts.annotate(
         health_score=effective_score_expression(),
         health_trend=F("health__trend_delta"),
-        health_band=F("health__band"),
         health_overridden=Case(
             When(health__override_score__isnull=False, health__override_expires_at__gt=timezone.now(), then=1),
             default=0,
@@ -102,10 +101,7 @@ class HealthCard:
     sentiment: CsmSentiment | None = None
     model_name: str = ""
     coverage: int | None = None  # % of the model's weight the score rests on, when a measure had no data
-
-    @property
-    def low_coverage(self) -> int:
-        return LOW_COVERAGE_PERCENT
+    coverage_low: bool = False  # below LOW_COVERAGE_PERCENT: the card says to read the score with care
 
 
 # Below this share of the model's weight, the card warns that the score says little (seed 001: health is a signal to
@@ -181,6 +177,7 @@ def account_health_card(*, account_id: int, now: datetime | None = None) -> Heal
     card.missing = [{"measure": m, "label": _label(m)} for m in latest.missing]
     if latest.missing and latest.health_model:
         card.coverage = _coverage(latest.health_model.measures, latest.missing)
+        card.coverage_low = card.coverage is not None and card.coverage < LOW_COVERAGE_PERCENT
     card.chart = {
         "labels": [row.day.isoformat() for row in history],
         "scores": [row.score for row in history],
@@ -193,7 +190,6 @@ def account_health_card(*, account_id: int, now: datetime | None = None) -> Heal
 class SignalFilters:
     kind: str = ""  # a SignalKind, or "risk" / "expansion"
     account_id: int | None = None
-    since: date | None = None
 
 
 def signal_list(*, filters: SignalFilters) -> QuerySet:
@@ -204,8 +200,6 @@ def signal_list(*, filters: SignalFilters) -> QuerySet:
         signals = signals.filter(kind=filters.kind)
     if filters.account_id:
         signals = signals.filter(account_id=filters.account_id)
-    if filters.since:
-        signals = signals.filter(raised_at__date__gte=filters.since)
     return signals
 
 
@@ -217,13 +211,6 @@ def health_model_for_editor(*, cohort: str) -> tuple[HealthModel | None, HealthM
 
 def health_models() -> list[HealthModel]:
     return list(HealthModel.objects.order_by("cohort"))
-
-
-def band_counts() -> dict[str, int]:
-    from django.db.models import Count
-
-    rows = dict(AccountHealth.objects.values_list("band").annotate(n=Count("id")).order_by())
-    return {band: rows.get(band, 0) for band in Band.values}
 
 
 def health_pack_part(*, account, start: date, end: date):

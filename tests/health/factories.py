@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 import factory
 from django.utils import timezone
 
-from health.models import AccountHealth, CsmSentiment, HealthModel
+from health.models import CsmSentiment, HealthModel
 from tests.factories import AccountFactory, TenantFactory
 from usage.models import DailyUsage, FeatureAdoption
 
@@ -59,17 +59,6 @@ class SentimentFactory(TenantFactory):
     organization = factory.SelfAttribute("account.organization")
     sentiment = 3
     recorded_at = NOW
-
-
-class AccountHealthFactory(TenantFactory):
-    class Meta:
-        model = AccountHealth
-
-    account = factory.SubFactory(AccountFactory)
-    organization = factory.SelfAttribute("account.organization")
-    computed_score = 50
-    computed_at = NOW
-    band = "watch"
 
 
 def at(day: date, hour: int = 12) -> datetime:

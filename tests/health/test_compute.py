@@ -172,7 +172,6 @@ def test_crossing_a_band_threshold_records_a_signal_and_publishes_the_event_once
     account = AccountFactory(organization=org)
     usage_days(account, users=8)
     services.health_compute(organization=org)  # 80: healthy
-    type(account).objects.filter(pk=account.pk)  # no-op, keeps the account in scope
     from usage.models import DailyUsage
 
     DailyUsage.objects.filter(account=account, day__gt=TODAY - timedelta(days=7)).update(users=3)
