@@ -72,7 +72,16 @@ def health_model_save(*, tenant: Tenant, cohort: str, name: str, measures: list[
             )  # fmt: skip
             model.save()
         audit_record(tenant=tenant, action="health.model_saved", obj=model, changes=changes)
+        _rescore_after_commit(tenant.organization)
     return model
+
+
+def _rescore_after_commit(organization: Organization) -> None:
+    """A changed model rescores the organization (a task, once the change commits); an unchanged save does not."""
+    from health.tasks import health_recompute_organization  # the tasks module imports this one
+
+    organization_id = organization.pk
+    transaction.on_commit(lambda: health_recompute_organization.delay(organization_id))
 
 
 def health_model_delete(*, tenant: Tenant, cohort: str) -> None:
@@ -83,6 +92,7 @@ def health_model_delete(*, tenant: Tenant, cohort: str) -> None:
     if model is not None:
         audit_record(tenant=tenant, action="health.model_deleted", obj=model, changes={"cohort": [cohort, None]})
         model.delete()
+        _rescore_after_commit(tenant.organization)
 
 
 # --- Compute --------------------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -154,7 +153,6 @@ def health_model_edit(request, org_slug: str) -> HttpResponse:
                 messages.error(request, exc.message)
             else:
                 messages.success(request, f"{dict(COHORT_TABS)[cohort]} now uses the default model.")
-                _recompute_later(request)
             return redirect(f"{reverse('health:health_model_edit', kwargs={'org_slug': org_slug})}?cohort={cohort}")
         form = HealthModelForm(request.POST, measures=shown.measures)
         if form.is_valid():
@@ -177,7 +175,6 @@ def health_model_edit(request, org_slug: str) -> HttpResponse:
                     form.add_error(None, exc.message)
             else:
                 messages.success(request, f"Saved {model.name} (version {model.version}). Scores are being recomputed.")
-                _recompute_later(request)
                 return redirect(f"{reverse('health:health_model_edit', kwargs={'org_slug': org_slug})}?cohort={cohort}")
     else:
         form = HealthModelForm(
@@ -204,10 +201,3 @@ def health_model_edit(request, org_slug: str) -> HttpResponse:
             "models": selectors.health_models(), "section": "health_model_edit",  # the nav's active item
         },
     )  # fmt: skip
-
-
-def _recompute_later(request) -> None:
-    from health.tasks import health_recompute_organization
-
-    organization_id = request.tenant.organization.pk
-    transaction.on_commit(lambda: health_recompute_organization.delay(organization_id))

@@ -88,6 +88,22 @@ def test_each_cohort_uses_its_own_model_else_the_default(scope, org):
     assert effective_scores(account_ids=[starter.pk, enterprise.pk]) == {starter.pk: 100, enterprise.pk: 10}
 
 
+def test_a_changed_model_rescores_the_organization_once_committed_and_an_unchanged_one_does_not(
+    scope, org, tenant, django_capture_on_commit_callbacks
+):
+    account = AccountFactory(organization=org)
+    usage_days(account, users=5)
+    only_users_model(org)
+    services.health_compute(organization=org)
+    stricter = [{"type": "active_users", "weight": 100, "thresholds": [0, 10, 20]}]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.health_model_save(tenant=tenant, cohort="", name="Stricter", measures=stricter)
+    assert AccountHealth.objects.get(account=account).computed_score == 25  # rescored by the new thresholds
+    with django_capture_on_commit_callbacks(execute=True) as rescored:
+        services.health_model_save(tenant=tenant, cohort="", name="Stricter", measures=stricter)
+    assert rescored == []  # no audit entry, no rescore
+
+
 def test_editing_the_model_bumps_its_version_and_new_scores_record_it(scope, org, tenant):
     account = AccountFactory(organization=org)
     usage_days(account, users=5)
