@@ -4,8 +4,9 @@ What it measures: health.services.health_compute for one organization, as the ni
 reads of every source (9,000,000 daily usage rows at the large size), the pure-Python scoring, and the writes (a
 day's HealthScore row and the AccountHealth row per account, signals). The data set holds usage and adoption only:
 the ticket, note, meeting and billing reads run but find nothing. It runs twice per size: the first compute of the
-day inserts the day's scores and signals (each account's current row is updated), the rerun updates the same rows. Prints seconds and queries; the target is under 30 seconds at
-100,000 accounts, with the same number of queries at both sizes.
+day inserts the day's scores and signals (each account's current row is updated), the rerun updates the same rows.
+Prints seconds and queries; the target is under 30 seconds at 100,000 accounts, with the same number of queries at
+both sizes.
 
 The data set is generated once with `INSERT … SELECT generate_series` and reused; --regenerate rebuilds it.
 Run: make bench-health (PostgreSQL from DATABASE_URL, default a `cs_platform_bench` database on 127.0.0.1).
