@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.models import Account, AccountStatus, Cohort, CohortArrSnapshot, Contact, Note
-from core.models import AuditEntry, Organization
+from core.models import AuditEntry, Organization, Role
 from core.pagination import SortKey
 
 User = get_user_model()
@@ -32,6 +32,13 @@ CONTACT_SORTS = {
 
 def organization_member_users(*, organization: Organization) -> QuerySet:
     return User.objects.filter(memberships__organization=organization).order_by("first_name", "last_name", "email")
+
+
+def customer_success_member_users(*, organization: Organization) -> QuerySet:
+    """The members who can own accounts for customer success: CSMs and admins."""
+    return organization_member_users(organization=organization).filter(
+        memberships__organization=organization, memberships__role__in=(Role.CSM, Role.ADMIN)
+    )
 
 
 @dataclass(frozen=True)

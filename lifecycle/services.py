@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import Account, AccountStatus, Cohort, Contact, LeadStatus, LifecycleStage
-from accounts.selectors import organization_member_users
-from core.models import Membership, Organization, Role
+from accounts.selectors import customer_success_member_users, organization_member_users
+from core.models import Organization, Role
 from core.notifications import notification_send
 from core.permissions import Permission
 from core.services import audit_record, field_changes, printable_value
@@ -87,7 +87,7 @@ def pipeline_settings_update(*, tenant: Tenant, **values: Any) -> PipelineSettin
             errors["lost_reasons"] = ["Keep at least one reason: a lost deal must be able to say why."]
         values["lost_reasons"] = list(dict.fromkeys(reasons))
     if "cohort_csms" in values:
-        csm_ids = set(Membership.objects.filter(role__in=(Role.CSM, Role.ADMIN)).values_list("user_id", flat=True))
+        csm_ids = set(customer_success_member_users(organization=tenant.organization).values_list("pk", flat=True))
         cleaned = {}
         for cohort, user_id in (values["cohort_csms"] or {}).items():
             if cohort not in Cohort.values:

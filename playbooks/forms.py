@@ -16,6 +16,7 @@ from accounts.models import Cohort, LifecycleStage
 from health.models import SignalKind
 from lifecycle.models import DealStage
 from playbooks import definition as pdef
+from playbooks.models import TriggerType
 from tickets.models import Priority
 
 EMPTY_DEFINITION = {"trigger": {"type": "event", "event": "deal.committed"}, "audience": {}, "steps": []}
@@ -94,8 +95,7 @@ def editor_state(definition: Any, errors: dict[str, list[str]] | None = None) ->
 def editor_choices(*, members) -> dict[str, Any]:
     """The options the editor's selects and checkboxes offer, in the users' words."""
     return {
-        "trigger_types": [("event", "When something happens"), ("inaction", "When a feature is not used in time"),
-                          ("schedule", "On a schedule"), ("date", "Relative to a date")],
+        "trigger_types": TriggerType.choices,
         "events": [(key, spec["label"]) for key, spec in pdef.EVENT_TRIGGERS.items()],
         "step_types": list(pdef.STEP_TYPES.items()),
         "recipients": list(pdef.EMAIL_RECIPIENTS.items()),

@@ -11,9 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.selectors import organization_member_users
+from accounts.selectors import customer_success_member_users, organization_member_users
 from core.decorators import tenant_permission_required
-from core.models import Membership, Role
 from playbooks import definition as pdef
 from playbooks import selectors, services
 from playbooks.forms import EMPTY_DEFINITION, PlaybookForm, editor_choices, editor_state
@@ -92,9 +91,7 @@ def _editor(request, *, playbook: Playbook | None) -> HttpResponse:
                 for field in ("name", "description"):
                     for message in errors.get(field, []):
                         form.add_error(field, message)
-    # The audience's "CSM" choices: the members who can own accounts for customer success.
-    owners = Membership.objects.filter(role__in=(Role.CSM, Role.ADMIN)).values("user_id")
-    members = organization_member_users(organization=organization).filter(pk__in=owners)
+    members = customer_success_member_users(organization=organization)  # the audience's "CSM" choices
     state = editor_state(definition, errors)
     return render(
         request,

@@ -3,7 +3,9 @@
 from django import template
 from django.utils import timezone
 
+from core.permissions import Permission
 from health.forms import OverrideForm, SentimentForm
+from health.models import Band
 from health.selectors import account_health_card
 
 register = template.Library()
@@ -22,7 +24,7 @@ def card_context(request, account, *, override_form=None, sentiment_form=None) -
         "account": account,
         "card": card,
         "organization": tenant.organization if tenant else None,
-        "can_write": bool(tenant and tenant.can("account.write")),
+        "can_write": bool(tenant and tenant.can(Permission.ACCOUNT_WRITE)),
         "override_form": override_form,
         "sentiment_form": sentiment_form or SentimentForm(),
         "override_open": override_form.is_bound,
@@ -52,4 +54,4 @@ def band_class(band: str) -> str:
 
 @register.filter
 def band_label(band: str) -> str:
-    return {"healthy": "Healthy", "watch": "Watch", "at_risk": "At risk"}.get(band or "", "No score")
+    return Band(band).label if band in Band.values else "No score"
